@@ -1,0 +1,411 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from initiatives.models import (
+    ActorType,
+    Adoption,
+    Attachment,
+    County,
+    FocusArea,
+    Goal,
+    IllegalTransition,
+    Initiative,
+    InitiativeLink,
+    InitiativeStatusChange,
+    Municipality,
+    Organisation,
+    OrganisationMember,
+    Participation,
+    Purpose,
+    Target,
+)
+
+# --- Taxonomy and places ---------------------------------------------------------
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin):
+    list_display = ["number", "short_nb", "short_en", "colour"]
+    search_fields = ["short_nb", "short_en", "title_nb", "title_en"]
+    ordering = ["number"]
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ["code", "goal", "text_nb"]
+    list_select_related = ["goal"]
+    list_filter = ["goal"]
+    search_fields = ["code", "text_nb", "text_en"]
+    autocomplete_fields = ["goal"]
+
+
+class NamedTermAdmin(admin.ModelAdmin):
+    list_display = ["name_nb", "name_en", "slug", "position"]
+    list_editable = ["position"]
+    search_fields = ["name_nb", "name_en", "slug"]
+    prepopulated_fields = {"slug": ["name_en"]}
+
+
+@admin.register(Purpose)
+class PurposeAdmin(NamedTermAdmin):
+    pass
+
+
+@admin.register(FocusArea)
+class FocusAreaAdmin(NamedTermAdmin):
+    pass
+
+
+@admin.register(ActorType)
+class ActorTypeAdmin(NamedTermAdmin):
+    list_display = ["name_nb", "name_en", "group", "slug", "position"]
+    list_filter = ["group"]
+
+
+@admin.register(County)
+class CountyAdmin(admin.ModelAdmin):
+    list_display = ["name", "number"]
+    search_fields = ["name", "number"]
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(admin.ModelAdmin):
+    list_display = ["name", "number", "county"]
+    list_select_related = ["county"]
+    list_filter = ["county"]
+    search_fields = ["name", "number"]
+    autocomplete_fields = ["county"]
+
+
+# --- Organisations -------------------------------------------------------------------
+
+
+class OrganisationMemberInline(admin.TabularInline):
+    model = OrganisationMember
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "actor_type", "municipality", "organisation_number"]
+    list_select_related = ["actor_type", "municipality"]
+    list_filter = ["actor_type__group", "actor_type"]
+    search_fields = ["name", "organisation_number", "slug"]
+    autocomplete_fields = ["actor_type", "municipality"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [OrganisationMemberInline]
+
+
+@admin.register(OrganisationMember)
+class OrganisationMemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation", "role", "created"]
+    list_select_related = ["user", "organisation"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email", "organisation__name"]
+    autocomplete_fields = ["user", "organisation"]
+
+
+# --- Initiatives ---------------------------------------------------------------------
+
+
+class ParticipationInline(admin.TabularInline):
+    model = Participation
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+class InitiativeLinkInline(admin.TabularInline):
+    model = InitiativeLink
+    extra = 0
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+
+
+class StatusChangeInline(admin.TabularInline):
+    """The moderation history: written by the status moves, never by hand."""
+
+    model = InitiativeStatusChange
+    fields = ["created", "from_status", "to_status", "changed_by", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created", "-pk"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason, sent to the submitter"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+    )
+
+
+@admin.register(Initiative)
+class InitiativeAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "status",
+        "lead_organisation",
+        "phase",
+        "place_display",
+        "adoption_count",
+        "submitted_at",
+        "published_at",
+    ]
+    list_select_related = ["lead_organisation", "municipality", "county"]
+    list_filter = [
+        "status",
+        "phase",
+        "scope",
+        "involvement",
+        "purposes",
+        "goals",
+        "focus_areas",
+        "actor_types",
+    ]
+    search_fields = ["title", "summary", "slug", "lead_organisation__name"]
+    autocomplete_fields = [
+        "lead_organisation",
+        "purposes",
+        "actor_types",
+        "goals",
+        "targets",
+        "focus_areas",
+        "municipality",
+        "county",
+        "created_by",
+    ]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = [
+        "status",
+        "submitted_at",
+        "published_at",
+        "rejected_at",
+        "archived_at",
+        "rejection_reason",
+        "created",
+        "updated",
+    ]
+    date_hierarchy = "created"
+    inlines = [ParticipationInline, InitiativeLinkInline, AttachmentInline, StatusChangeInline]
+    actions = ["publish_selected", "reject_selected", "archive_selected"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["title", "slug", "summary", "description", "phase", "image", "image_alt"]},
+        ),
+        (
+            _("Moderation"),
+            {
+                "fields": [
+                    "status",
+                    "rejection_reason",
+                    "submitted_at",
+                    "published_at",
+                    "rejected_at",
+                    "archived_at",
+                    "created_by",
+                    "created",
+                    "updated",
+                ]
+            },
+        ),
+        (
+            _("Classification"),
+            {
+                "fields": [
+                    "lead_organisation",
+                    "purposes",
+                    "actor_types",
+                    "goals",
+                    "targets",
+                    "focus_areas",
+                    "involvement",
+                    "tags",
+                ]
+            },
+        ),
+        (
+            _("Place and period"),
+            {"fields": ["scope", "municipality", "county", "start_date", "end_date"]},
+        ),
+        (
+            _("Collaboration frame"),
+            {
+                "fields": [
+                    "frame_goals",
+                    "frame_roles",
+                    "frame_financing",
+                    "frame_expected_results",
+                    "frame_indicators",
+                    "frame_effect_shown",
+                ]
+            },
+        ),
+        (_("Results"), {"fields": ["results", "lessons", "transfer_value"]}),
+        (
+            _("Contact"),
+            {"fields": ["contact_name", "contact_role", "contact_email", "contact_phone"]},
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Submissions waiting for review come first; the changelist's ordering builds on this.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                review_queue=Case(
+                    When(status=Initiative.Status.SUBMITTED, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+                adoptions_total=Count("adoptions", distinct=True),
+            )
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["review_queue", "-submitted_at", "-updated"]
+
+    @admin.display(description=_("place"))
+    def place_display(self, obj: Initiative) -> str:
+        return obj.place
+
+    @admin.display(description=_("adoptions"), ordering="adoptions_total")
+    def adoption_count(self, obj: Initiative) -> int:
+        return obj.adoptions_total
+
+    def save_model(self, request: HttpRequest, obj: Initiative, form, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    # --- Moderation actions: they call the model's moves, one initiative at a time ---
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("initiatives.moderate_initiative")
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet, move: str, done_message, **kwargs
+    ) -> None:
+        done = 0
+        for initiative in queryset:
+            try:
+                getattr(initiative, move)(by=request.user, **kwargs)
+            except IllegalTransition as error:
+                self.message_user(request, f"{initiative}: {error}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    @admin.action(description=_("Publish selected initiatives"), permissions=["moderate"])
+    def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(
+            request,
+            queryset,
+            "publish",
+            lambda n: ngettext("%d initiative published.", "%d initiatives published.", n) % n,
+        )
+
+    @admin.action(description=_("Archive selected initiatives"), permissions=["moderate"])
+    def archive_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(
+            request,
+            queryset,
+            "archive",
+            lambda n: ngettext("%d initiative archived.", "%d initiatives archived.", n) % n,
+        )
+
+    @admin.action(description=_("Reject selected initiatives…"), permissions=["moderate"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Ask for the reason on a page of its own, then reject each initiative with it."""
+        form = RejectForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            self._apply(
+                request,
+                queryset,
+                "reject",
+                lambda n: ngettext("%d initiative rejected.", "%d initiatives rejected.", n) % n,
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/initiatives/initiative/reject_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reject initiatives"),
+                "opts": self.model._meta,
+                "form": form,
+                "initiatives": queryset,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+@admin.register(InitiativeStatusChange)
+class InitiativeStatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["created", "initiative", "from_status", "to_status", "changed_by"]
+    list_select_related = ["initiative", "changed_by"]
+    list_filter = ["to_status", "from_status"]
+    search_fields = ["initiative__title", "note"]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Participation)
+class ParticipationAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "initiative", "role"]
+    list_select_related = ["organisation", "initiative"]
+    list_filter = ["role"]
+    search_fields = ["organisation__name", "initiative__title"]
+    autocomplete_fields = ["organisation", "initiative"]
+
+
+@admin.register(InitiativeLink)
+class InitiativeLinkAdmin(admin.ModelAdmin):
+    list_display = ["title", "url", "initiative"]
+    list_select_related = ["initiative"]
+    search_fields = ["title", "url", "initiative__title"]
+    autocomplete_fields = ["initiative"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["title", "initiative", "created"]
+    list_select_related = ["initiative"]
+    search_fields = ["title", "initiative__title"]
+    autocomplete_fields = ["initiative"]
+
+
+@admin.register(Adoption)
+class AdoptionAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "initiative", "created", "reported_by"]
+    list_select_related = ["organisation", "initiative", "reported_by"]
+    search_fields = ["organisation__name", "initiative__title", "note"]
+    autocomplete_fields = ["organisation", "initiative", "reported_by"]
+    date_hierarchy = "created"

@@ -1,0 +1,825 @@
+"""The bank: taxonomy, places, organisations, initiatives, moderation and adoption."""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+
+from ideabank.email import send_after_commit
+
+
+def in_active_language(nb: str, en: str) -> str:
+    """The English text when English is active and the text exists, otherwise Bokmål."""
+    if (get_language() or "").startswith("en") and en:
+        return en
+    return nb
+
+
+class TimeStampedModel(models.Model):
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Scope(models.TextChoices):
+    """How far an initiative or a network reaches."""
+
+    LOCAL = "local", _("Local")
+    REGIONAL = "regional", _("Regional")
+    NATIONAL = "national", _("National")
+    NORDIC = "nordic", _("Nordic")
+
+
+# --- Taxonomy ---------------------------------------------------------------
+
+
+class Goal(TimeStampedModel):
+    """One of the 17 UN Sustainable Development Goals."""
+
+    number = models.PositiveSmallIntegerField(
+        _("number"), unique=True, validators=[MinValueValidator(1), MaxValueValidator(17)]
+    )
+    short_nb = models.CharField(_("short title (Bokmål)"), max_length=100)
+    short_en = models.CharField(_("short title (English)"), max_length=100)
+    title_nb = models.CharField(_("title (Bokmål)"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300)
+    colour = models.CharField(
+        _("colour"), max_length=7, validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$")]
+    )
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("SDG goal")
+        verbose_name_plural = _("SDG goals")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=17), name="goal_number_1_to_17"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.short}"
+
+    @property
+    def short(self) -> str:
+        return in_active_language(self.short_nb, self.short_en)
+
+    @property
+    def title(self) -> str:
+        return in_active_language(self.title_nb, self.title_en)
+
+
+class Target(TimeStampedModel):
+    """A target under a goal, with its public code such as "12.3" or "14.a"."""
+
+    goal = models.ForeignKey(
+        Goal, on_delete=models.CASCADE, related_name="targets", verbose_name=_("goal")
+    )
+    code = models.CharField(_("code"), max_length=6, unique=True)
+    position = models.PositiveSmallIntegerField(
+        _("position"), help_text=_("Orders 12.2 before 12.10 and numbers before letters.")
+    )
+    text_nb = models.TextField(_("text (Bokmål)"))
+    text_en = models.TextField(_("text (English)"))
+
+    class Meta:
+        ordering = ["goal__number", "position"]
+        verbose_name = _("SDG target")
+        verbose_name_plural = _("SDG targets")
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def text(self) -> str:
+        return in_active_language(self.text_nb, self.text_en)
+
+
+class NamedTerm(TimeStampedModel):
+    """A small editable list entry with a name in both languages."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name_nb = models.CharField(_("name (Bokmål)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "name_nb"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return in_active_language(self.name_nb, self.name_en)
+
+
+class Purpose(NamedTerm):
+    """A purpose of collaboration (seed 003's table)."""
+
+    description_nb = models.TextField(_("examples (Bokmål)"), blank=True)
+    description_en = models.TextField(_("examples (English)"), blank=True)
+
+    class Meta(NamedTerm.Meta):
+        verbose_name = _("purpose of collaboration")
+        verbose_name_plural = _("purposes of collaboration")
+
+    @property
+    def description(self) -> str:
+        return in_active_language(self.description_nb, self.description_en)
+
+
+class FocusArea(NamedTerm):
+    class Meta(NamedTerm.Meta):
+        verbose_name = _("focus area")
+        verbose_name_plural = _("focus areas")
+
+
+class ActorType(NamedTerm):
+    """A kind of organisation (kindergarten, library, county council ...)."""
+
+    class Group(models.TextChoices):
+        """Stakeholder groups of seed 003's stakeholder map."""
+
+        AUTHORITIES = "authorities", _("Authorities")
+        SOCIETY = "society", _("Society")
+        OWN_UNITS = "own_units", _("Own operating units")
+        PRIVATE_SECTOR = "private_sector", _("Private sector")
+
+    group = models.CharField(_("stakeholder group"), max_length=20, choices=Group.choices)
+
+    class Meta(NamedTerm.Meta):
+        ordering = ["group", "position", "name_nb"]
+        verbose_name = _("actor type")
+        verbose_name_plural = _("actor types")
+
+
+# --- Places -------------------------------------------------------------------
+
+
+class County(TimeStampedModel):
+    number = models.CharField(_("number"), max_length=2, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Municipality(TimeStampedModel):
+    number = models.CharField(_("number"), max_length=4, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    county = models.ForeignKey(
+        County, on_delete=models.PROTECT, related_name="municipalities", verbose_name=_("county")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Organisations --------------------------------------------------------------
+
+
+ORGANISATION_NUMBER_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def organisation_number_is_valid(number: str) -> bool:
+    """A Norwegian organisation number: nine digits, the last a modulus-11 check digit."""
+    if len(number) != 9 or not number.isascii() or not number.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:8], ORGANISATION_NUMBER_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    # A remainder that gives 10 means no valid number has these eight digits.
+    return check != 10 and check == int(number[8])
+
+
+def validate_organisation_number(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not organisation_number_is_valid(value):
+        raise ValidationError(
+            _(
+                "%(value)s is not a valid organisation number: it must be nine digits with a correct check digit."
+            ),
+            code="invalid_organisation_number",
+            params={"value": value},
+        )
+
+
+class Organisation(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    actor_type = models.ForeignKey(
+        ActorType,
+        on_delete=models.PROTECT,
+        related_name="organisations",
+        verbose_name=_("actor type"),
+    )
+    organisation_number = models.CharField(
+        _("organisation number"),
+        max_length=9,
+        blank=True,
+        validators=[validate_organisation_number],
+        help_text=_("Nine digits, from the Brønnøysund Register Centre. Optional."),
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name=_("municipality"),
+    )
+    website = models.URLField(_("website"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="OrganisationMember",
+        related_name="organisations",
+        verbose_name=_("members"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_number"],
+                condition=~Q(organisation_number=""),
+                name="organisation_number_unique",
+                violation_error_message=_(
+                    "Another organisation is already registered with this organisation number."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(organisation_number="") | Q(organisation_number__regex=r"^[0-9]{9}$"),
+                name="organisation_number_nine_digits",
+                violation_error_message=_("The organisation number must be nine digits."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationMember(TimeStampedModel):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        MEMBER = "member", _("Member")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organisation"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="organisation_memberships",
+        verbose_name=_("user"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        ordering = ["organisation__name", "user__username"]
+        verbose_name = _("organisation member")
+        verbose_name_plural = _("organisation members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"],
+                name="organisation_member_unique",
+                violation_error_message=_("This user is already a member of the organisation."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.organisation})"
+
+
+# --- Initiatives ----------------------------------------------------------------
+
+
+class IllegalTransition(Exception):
+    """An initiative was asked to move to a status its current one does not allow."""
+
+
+class InitiativeQuerySet(models.QuerySet):
+    def published(self) -> "InitiativeQuerySet":
+        """Only what the public may see."""
+        return self.filter(status=Initiative.Status.PUBLISHED)
+
+    def awaiting_review(self) -> "InitiativeQuerySet":
+        return self.filter(status=Initiative.Status.SUBMITTED)
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # Generated names: the uploader's file name is never used on disk.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"attachments/{uuid.uuid4().hex}{suffix}"
+
+
+def image_path(instance: "Initiative", filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"images/{uuid.uuid4().hex}{suffix}"
+
+
+class Initiative(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted for review")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Rejected")
+        ARCHIVED = "archived", _("Archived")
+
+    class Phase(models.TextChoices):
+        IDEA = "idea", _("Idea")
+        PRE_PROJECT = "pre_project", _("Pre-project")
+        PILOT = "pilot", _("Pilot")
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+
+    class Involvement(models.TextChoices):
+        """OECD's six kinds of stakeholder involvement (seed 003)."""
+
+        COMMUNICATION = "communication", _("Communication")
+        CONSULTATION = "consultation", _("Consultation")
+        PARTICIPATION = "participation", _("Participation")
+        REPRESENTATION = "representation", _("Representation")
+        PARTNERSHIP = "partnership", _("Partnership")
+        CO_PRODUCTION = "co_production", _("Collaboration and co-production")
+
+    # What each involvement level aims at, from seed 003.
+    INVOLVEMENT_AIMS = {
+        Involvement.COMMUNICATION: _(
+            "Raise awareness and inform the target group about a specific topic."
+        ),
+        Involvement.CONSULTATION: _(
+            "Gather stakeholders' comments, perspectives, information, ideas, advice and experience."
+        ),
+        Involvement.PARTICIPATION: _(
+            "Involve stakeholders in decision-making, discussions and activities."
+        ),
+        Involvement.REPRESENTATION: _(
+            "Anchor shared goals and measures through dialogue with stakeholders, for example with a representative of each in the project's leadership."
+        ),
+        Involvement.PARTNERSHIP: _(
+            "Share resources and competence in a joint project or in meeting a shared challenge."
+        ),
+        Involvement.CO_PRODUCTION: _(
+            "Equal and continuous collaboration on developing and carrying out a project."
+        ),
+    }
+
+    # The moderation moves: name -> (statuses it may start from, status it ends in).
+    TRANSITIONS = {
+        "submit": ({Status.DRAFT, Status.REJECTED}, Status.SUBMITTED),
+        "publish": ({Status.SUBMITTED, Status.ARCHIVED}, Status.PUBLISHED),
+        "reject": ({Status.SUBMITTED}, Status.REJECTED),
+        "archive": ({Status.PUBLISHED, Status.REJECTED}, Status.ARCHIVED),
+        "withdraw": ({Status.SUBMITTED, Status.PUBLISHED}, Status.DRAFT),
+    }
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    summary = models.CharField(
+        _("summary"), max_length=500, help_text=_("One or two sentences shown in lists.")
+    )
+    description = models.TextField(_("description"))
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, default=Phase.IDEA)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+
+    lead_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="led_initiatives",
+        verbose_name=_("lead organisation"),
+    )
+    partners = models.ManyToManyField(
+        Organisation,
+        through="Participation",
+        related_name="partner_initiatives",
+        blank=True,
+        verbose_name=_("partners"),
+    )
+
+    purposes = models.ManyToManyField(
+        Purpose, related_name="initiatives", blank=True, verbose_name=_("purposes")
+    )
+    actor_types = models.ManyToManyField(
+        ActorType,
+        related_name="initiatives",
+        blank=True,
+        verbose_name=_("actor types"),
+        help_text=_("The kinds of organisation that take part or that the initiative suits."),
+    )
+    goals = models.ManyToManyField(
+        Goal, related_name="initiatives", blank=True, verbose_name=_("SDG goals")
+    )
+    targets = models.ManyToManyField(
+        Target, related_name="initiatives", blank=True, verbose_name=_("SDG targets")
+    )
+    focus_areas = models.ManyToManyField(
+        FocusArea, related_name="initiatives", blank=True, verbose_name=_("focus areas")
+    )
+    involvement = models.CharField(
+        _("involvement level (OECD)"), max_length=20, choices=Involvement.choices, blank=True
+    )
+    tags = TaggableManager(_("tags"), blank=True)
+
+    scope = models.CharField(
+        _("scope"),
+        max_length=20,
+        choices=Scope.choices,
+        default=Scope.LOCAL,
+        help_text=_("Local initiatives name a municipality, regional ones a county."),
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="initiatives",
+        verbose_name=_("municipality"),
+    )
+    county = models.ForeignKey(
+        County,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="initiatives",
+        verbose_name=_("county"),
+    )
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+
+    # The collaboration frame (seed 003, step 3).
+    frame_goals = models.TextField(_("goals of the collaboration"), blank=True)
+    frame_roles = models.TextField(_("roles and responsibilities"), blank=True)
+    frame_financing = models.TextField(_("financing"), blank=True)
+    frame_expected_results = models.TextField(_("expected results"), blank=True)
+    frame_indicators = models.TextField(_("indicators"), blank=True)
+    frame_effect_shown = models.TextField(
+        _("where the effect is shown"),
+        blank=True,
+        help_text=_("Platforms or reports where the effect of the collaboration is made visible."),
+    )
+
+    results = models.TextField(_("results"), blank=True)
+    lessons = models.TextField(_("lessons learned"), blank=True)
+    transfer_value = models.TextField(
+        _("transfer value"), blank=True, help_text=_("What others need to know to do the same.")
+    )
+
+    contact_name = models.CharField(_("contact person"), max_length=150, blank=True)
+    contact_role = models.CharField(_("contact person's role"), max_length=150, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+
+    image = models.ImageField(_("image"), upload_to=image_path, blank=True)
+    image_alt = models.CharField(
+        _("image description"),
+        max_length=250,
+        blank=True,
+        help_text=_("What the image shows, for people who cannot see it."),
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_initiatives",
+        verbose_name=_("created by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True, editable=False)
+
+    objects = InitiativeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-created"]
+        verbose_name = _("initiative")
+        verbose_name_plural = _("initiatives")
+        permissions = [("moderate_initiative", _("Can publish, reject and archive initiatives"))]
+        indexes = [models.Index(fields=["status", "-published_at"], name="initiative_status_pub")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="initiative_end_after_start",
+                violation_error_message=_("The end date cannot be before the start date."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope=Scope.LOCAL, municipality__isnull=False, county__isnull=True)
+                    | Q(scope=Scope.REGIONAL, county__isnull=False, municipality__isnull=True)
+                    | Q(
+                        scope__in=[Scope.NATIONAL, Scope.NORDIC],
+                        county__isnull=True,
+                        municipality__isnull=True,
+                    )
+                ),
+                name="initiative_place_matches_scope",
+                violation_error_message=_(
+                    "A local initiative needs a municipality and no county, a regional one a county "
+                    "and no municipality, a national or Nordic one neither."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="initiative_rejection_has_reason",
+                violation_error_message=_("A rejected initiative must have a reason."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def place(self) -> str:
+        if self.scope == Scope.LOCAL and self.municipality_id:
+            return str(self.municipality)
+        if self.scope == Scope.REGIONAL and self.county_id:
+            return str(self.county)
+        return str(self.get_scope_display())
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    # --- Moderation: the only way the status changes --------------------------
+
+    def submit(self, *, by=None) -> None:
+        """Send for review; moderators are told by e-mail."""
+        if self._move("submit", by=by, stamp="submitted_at"):
+            send_after_commit(
+                "email/initiative_submitted",
+                {"initiative": self},
+                to=moderator_emails(),
+            )
+
+    def publish(self, *, by=None, note: str = "") -> None:
+        """Make public; the submitter is told by e-mail. Nobody publishes their own submission."""
+        if by is not None and self.created_by_id is not None and by.pk == self.created_by_id:
+            raise IllegalTransition(_("You cannot publish an initiative you submitted yourself."))
+        if self._move("publish", by=by, stamp="published_at", note=note):
+            self._tell_submitter("email/initiative_published")
+
+    def reject(self, *, by=None, reason: str) -> None:
+        """Send back with a reason the submitter reads; they may fix it and submit again."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise IllegalTransition(_("A rejection needs a reason."))
+        self.rejection_reason = reason
+        if self._move(
+            "reject", by=by, stamp="rejected_at", note=reason, extra_fields=["rejection_reason"]
+        ):
+            self._tell_submitter("email/initiative_rejected")
+
+    def archive(self, *, by=None, note: str = "") -> None:
+        self._move("archive", by=by, stamp="archived_at", note=note)
+
+    def withdraw(self, *, by=None, note: str = "") -> None:
+        """Take back to draft, from review or from the public."""
+        self._move("withdraw", by=by, note=note)
+
+    def _move(
+        self,
+        move: str,
+        *,
+        by,
+        stamp: str | None = None,
+        note: str = "",
+        extra_fields: list[str] | None = None,
+    ) -> bool:
+        """Apply one move of TRANSITIONS; False when already in the target status."""
+        sources, target = self.TRANSITIONS[move]
+        with transaction.atomic():
+            # Lock the row so two moderators cannot move it at once.
+            current = Initiative.objects.select_for_update().values_list("status", flat=True)
+            self.status = current.get(pk=self.pk)
+            if self.status == target:
+                return False
+            if self.status not in sources:
+                raise IllegalTransition(
+                    _("An initiative that is “%(current)s” cannot be moved to “%(target)s”.")
+                    % {
+                        "current": self.Status(self.status).label,
+                        "target": self.Status(target).label,
+                    }
+                )
+            previous = self.status
+            self.status = target
+            fields = ["status", "updated", *(extra_fields or [])]
+            if stamp:
+                setattr(self, stamp, timezone.now())
+                fields.append(stamp)
+            self.save(update_fields=fields)
+            InitiativeStatusChange.objects.create(
+                initiative=self,
+                from_status=previous,
+                to_status=target,
+                changed_by=by if by is not None and by.is_authenticated else None,
+                note=note,
+            )
+        return True
+
+    def _tell_submitter(self, template: str) -> None:
+        if self.created_by and self.created_by.email:
+            send_after_commit(template, {"initiative": self}, to=[self.created_by.email])
+
+
+def moderator_emails() -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(
+        Q(groups__name=MODERATORS_GROUP) | Q(is_superuser=True), is_active=True
+    )
+    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
+
+
+MODERATORS_GROUP = "Moderators"
+
+
+class InitiativeStatusChange(models.Model):
+    """One row per status move: the initiative's moderation history."""
+
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        verbose_name=_("initiative"),
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=Initiative.Status.choices)
+    to_status = models.CharField(_("to"), max_length=20, choices=Initiative.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
+    def __str__(self) -> str:
+        return f"{self.initiative}: {self.from_status} → {self.to_status}"
+
+
+class Participation(TimeStampedModel):
+    """An organisation's part in an initiative besides the lead."""
+
+    class Role(models.TextChoices):
+        PARTNER = "partner", _("Partner")
+        RESOURCE_GROUP = "resource_group", _("Resource group")
+        FUNDER = "funder", _("Funder")
+
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="participations",
+        verbose_name=_("initiative"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="participations",
+        verbose_name=_("organisation"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PARTNER)
+
+    class Meta:
+        ordering = ["role", "organisation__name"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "organisation"],
+                name="participation_unique",
+                violation_error_message=_(
+                    "This organisation is already a partner in the initiative."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.get_role_display()})"
+
+
+class InitiativeLink(TimeStampedModel):
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="links", verbose_name=_("initiative")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    url = models.URLField(_("address"), max_length=500)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Attachment(TimeStampedModel):
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("initiative"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+
+    class Meta:
+        ordering = ["created", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Adoption(TimeStampedModel):
+    """An organisation reports that it has taken an initiative up."""
+
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="adoptions",
+        verbose_name=_("initiative"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="adoptions",
+        verbose_name=_("organisation"),
+    )
+    note = models.TextField(
+        pgettext_lazy("adoption", "note"),
+        blank=True,
+        max_length=2000,
+        help_text=_("How you used it, what you changed, how it went."),
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("adoption")
+        verbose_name_plural = _("adoptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "organisation"],
+                name="adoption_once_per_organisation",
+                violation_error_message=_(
+                    "This organisation has already reported that it took up this initiative."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} → {self.initiative}"

@@ -1,0 +1,447 @@
+"""Networks, memberships, working groups, events, presentations and registrations."""
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from initiatives.models import (
+    ActorType,
+    County,
+    FocusArea,
+    Goal,
+    Initiative,
+    Organisation,
+    Scope,
+    TimeStampedModel,
+)
+
+
+class Network(TimeStampedModel):
+    """A network of organisations; a network with a parent is a sub-group."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="subgroups",
+        verbose_name=_("part of network"),
+    )
+    scope = models.CharField(_("scope"), max_length=20, choices=Scope.choices)
+    county = models.ForeignKey(
+        County,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="networks",
+        verbose_name=_("county"),
+    )
+    coordinator = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coordinated_networks",
+        verbose_name=_("coordinating organisation"),
+    )
+    description = models.TextField(_("purpose and description"))
+    membership_criteria = models.TextField(_("membership criteria"), blank=True)
+    meeting_rhythm = models.CharField(
+        _("meeting rhythm"), max_length=200, blank=True, help_text=_("For example “twice a year”.")
+    )
+    focus_areas = models.ManyToManyField(
+        FocusArea, related_name="networks", blank=True, verbose_name=_("focus areas")
+    )
+    goals = models.ManyToManyField(
+        Goal, related_name="networks", blank=True, verbose_name=_("SDG goals")
+    )
+    contact_name = models.CharField(_("contact person"), max_length=150, blank=True)
+    contact_role = models.CharField(_("contact person's role"), max_length=150, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    members = models.ManyToManyField(
+        Organisation,
+        through="Membership",
+        related_name="networks",
+        verbose_name=_("members"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("network")
+        verbose_name_plural = _("networks")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError(
+                    {
+                        "parent": _(
+                            "A network cannot be a sub-group of itself or of its own sub-groups."
+                        )
+                    }
+                )
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+
+class Membership(TimeStampedModel):
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        COORDINATOR = "coordinator", _("Coordinator")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("network")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="network_memberships",
+        verbose_name=_("organisation"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
+    since = models.DateField(_("member since"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["network__name", "organisation__name"]
+        verbose_name = _("network membership")
+        verbose_name_plural = _("network memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "organisation"],
+                name="membership_unique",
+                violation_error_message=_("This organisation is already listed in the network."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} – {self.network}"
+
+
+class WorkingGroup(TimeStampedModel):
+    """A thematic group set up for one year at a time (seed 000)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    focus_area = models.ForeignKey(
+        FocusArea,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="working_groups",
+        verbose_name=_("focus area"),
+    )
+    host_network = models.ForeignKey(
+        Network,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="working_groups",
+        verbose_name=_("host network"),
+    )
+    host_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hosted_working_groups",
+        verbose_name=_("host organisation"),
+    )
+    mandate = models.TextField(_("mandate"))
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    required_meetings = models.PositiveSmallIntegerField(_("required meetings per year"), default=6)
+    required_open_events = models.PositiveSmallIntegerField(
+        _("required open events per year"), default=1
+    )
+    proposed_initiatives = models.ManyToManyField(
+        Initiative,
+        related_name="proposed_by_working_groups",
+        blank=True,
+        verbose_name=_("initiatives proposed by the group"),
+    )
+
+    class Meta:
+        ordering = ["-year", "name"]
+        verbose_name = _("working group")
+        verbose_name_plural = _("working groups")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(host_network__isnull=False) | Q(host_organisation__isnull=False),
+                name="working_group_has_host",
+                violation_error_message=_(
+                    "A working group needs a host network or a host organisation."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2100),
+                name="working_group_year_range",
+                violation_error_message=_("The year must be between 2000 and 2100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.year})"
+
+
+class WorkingGroupMember(TimeStampedModel):
+    class Role(models.TextChoices):
+        LEADER = "leader", _("Leader")
+        MEMBER = "member", _("Member")
+
+    working_group = models.ForeignKey(
+        WorkingGroup,
+        on_delete=models.CASCADE,
+        related_name="members",
+        verbose_name=_("working group"),
+    )
+    name = models.CharField(_("name"), max_length=150)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="working_group_seats",
+        verbose_name=_("organisation"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="working_group_seats",
+        verbose_name=_("user account"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        ordering = ["role", "name"]
+        verbose_name = _("working-group member")
+        verbose_name_plural = _("working-group members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["working_group"],
+                condition=Q(role="leader"),
+                name="working_group_one_leader",
+                violation_error_message=_("A working group has one leader."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(TimeStampedModel):
+    class Kind(models.TextChoices):
+        WEBINAR = "webinar", _("Webinar")
+        MEETING = "meeting", _("Meeting")
+        WORKSHOP = "workshop", _("Workshop")
+        CONFERENCE = "conference", _("Conference")
+        OPEN_EVENT = "open_event", _("Open event")
+
+    class Registration(models.TextChoices):
+        NONE = "none", _("No registration")
+        OPEN = "open", _("Registration open")
+        CLOSED = "closed", _("Registration closed")
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    organiser_network = models.ForeignKey(
+        Network,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("organising network"),
+    )
+    organiser_working_group = models.ForeignKey(
+        WorkingGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("organising working group"),
+    )
+    organiser_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organised_events",
+        verbose_name=_("organising organisation"),
+    )
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    venue = models.CharField(_("venue"), max_length=300, blank=True)
+    online_url = models.URLField(_("online link"), max_length=500, blank=True)
+    audience = models.ManyToManyField(
+        ActorType,
+        related_name="events",
+        blank=True,
+        verbose_name=_("audience"),
+        help_text=_("The actor types the event is especially meant for."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    recording_url = models.URLField(_("recording"), max_length=500, blank=True)
+    registration = models.CharField(
+        _("registration"), max_length=10, choices=Registration.choices, default=Registration.NONE
+    )
+    capacity = models.PositiveIntegerField(
+        _("capacity"), null=True, blank=True, help_text=_("Leave empty for no limit.")
+    )
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        indexes = [models.Index(fields=["starts_at"], name="event_starts_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gte=F("starts_at")),
+                name="event_ends_after_start",
+                violation_error_message=_("The event cannot end before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
+                name="event_capacity_positive",
+                violation_error_message=_(
+                    "The capacity must be a positive number, or empty for no limit."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        organiser_network__isnull=False,
+                        organiser_working_group__isnull=True,
+                        organiser_organisation__isnull=True,
+                    )
+                    | Q(
+                        organiser_network__isnull=True,
+                        organiser_working_group__isnull=False,
+                        organiser_organisation__isnull=True,
+                    )
+                    | Q(
+                        organiser_network__isnull=True,
+                        organiser_working_group__isnull=True,
+                        organiser_organisation__isnull=False,
+                    )
+                ),
+                name="event_one_organiser",
+                violation_error_message=_(
+                    "Choose exactly one organiser: a network, a working group or an organisation."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def organiser(self) -> Network | WorkingGroup | Organisation | None:
+        return self.organiser_network or self.organiser_working_group or self.organiser_organisation
+
+
+class Presentation(TimeStampedModel):
+    """An initiative presented at an event."""
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="presentations", verbose_name=_("event")
+    )
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="presentations",
+        verbose_name=_("initiative"),
+    )
+    presenter = models.CharField(
+        _("presenter"), max_length=200, help_text=_("A name or a role, such as “project leader”.")
+    )
+    presenter_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="presentations",
+        verbose_name=_("presenter's organisation"),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+
+    class Meta:
+        ordering = ["event", "order", "pk"]
+        verbose_name = _("presentation")
+        verbose_name_plural = _("presentations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "initiative"],
+                name="presentation_once_per_event",
+                violation_error_message=_("This initiative is already on the event's programme."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.initiative}"
+
+
+def new_cancel_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class EventRegistration(TimeStampedModel):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITING = "waiting", _("On the waiting list")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("event")
+    )
+    name = models.CharField(_("name"), max_length=150)
+    email = models.EmailField(_("e-mail"))
+    organisation_name = models.CharField(_("organisation"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.CONFIRMED
+    )
+    cancel_token = models.CharField(
+        _("cancel token"), max_length=64, unique=True, default=new_cancel_token, editable=False
+    )
+
+    class Meta:
+        ordering = ["event", "created", "pk"]
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                "event",
+                condition=~Q(status="cancelled"),
+                name="registration_once_per_email",
+                violation_error_message=_(
+                    "This e-mail address is already registered for the event."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} – {self.event}"

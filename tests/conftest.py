@@ -1,0 +1,45 @@
+import pytest
+from django.core.management import call_command
+
+from tests.factories import make_moderator, make_organisation, make_user
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every test database starts with the real reference data, loaded once."""
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Hashed static names need collectstatic; tests render templates without it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def moderator():
+    return make_moderator(username="moderator")
+
+
+@pytest.fixture
+def superuser(admin_user):
+    return admin_user
+
+
+@pytest.fixture
+def submitter():
+    return make_user(username="submitter", email="submitter@example.org")
+
+
+@pytest.fixture
+def organisation():
+    return make_organisation(name="Asker kommune", slug="asker-kommune")
