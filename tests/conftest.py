@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from tests.factories import make_moderator, make_organisation, make_user
 
@@ -43,3 +44,17 @@ def submitter():
 @pytest.fixture
 def organisation():
     return make_organisation(name="Asker kommune", slug="asker-kommune")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    # Assertions on messages read the English source strings; requests still pick
+    # their language from the URL (Bokmål without prefix, English under /en/).
+    with translation.override("en"):
+        yield

@@ -1,0 +1,118 @@
+"""Production settings, checked in a fresh process: settings are read once, at start-up."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from django.conf import settings
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-long-random-production-secret-key-for-the-settings-tests-0123456789",
+    "ALLOWED_HOSTS": "idebanken.example.org",
+    "CSRF_TRUSTED_ORIGINS": "https://idebanken.example.org",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def run_django(code_or_args: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    env.update({"DJANGO_SETTINGS_MODULE": "ideabank.settings", **env_overrides})
+    return subprocess.run(
+        [sys.executable, *code_or_args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_off():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+
+    result = run_django(["manage.py", "check"], **env)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_check_deploy_reports_no_issue():
+    result = run_django(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_response_headers():
+    script = textwrap.dedent(
+        """
+        import json, django
+        django.setup()
+        from django.test import Client
+        response = Client().get("/no-such-page/", secure=True, HTTP_HOST="idebanken.example.org")
+        print(json.dumps({"status": response.status_code, **dict(response.headers)}))
+        """
+    )
+
+    result = run_django(["-c", script], **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    headers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert headers["status"] == 404
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+    csp = dict(
+        directive.strip().split(" ", 1)
+        for directive in headers["Content-Security-Policy"].split(";")
+    )
+    assert csp["script-src"] == "'self'"
+    assert csp["default-src"] == "'self'"
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+
+
+def test_production_redirects_plain_http_and_secures_cookies():
+    script = textwrap.dedent(
+        """
+        import json, django
+        django.setup()
+        from django.conf import settings
+        from django.test import Client
+        response = Client().get("/", HTTP_HOST="idebanken.example.org")
+        print(json.dumps({
+            "status": response.status_code,
+            "location": response.headers.get("Location"),
+            "session_secure": settings.SESSION_COOKIE_SECURE,
+            "csrf_secure": settings.CSRF_COOKIE_SECURE,
+            "static": settings.STORAGES["staticfiles"]["BACKEND"],
+        }))
+        """
+    )
+
+    result = run_django(["-c", script], **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "status": 301,
+        "location": "https://idebanken.example.org/",
+        "session_secure": True,
+        "csrf_secure": True,
+        "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    }
+
+
+@pytest.mark.django_db
+def test_pages_carry_strict_csp(client):
+    response = client.get("/")
+
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
