@@ -17,7 +17,6 @@ from initiatives.models import (
     Participation,
 )
 from networks.models import (
-    Event,
     EventRegistration,
     Membership,
     Network,

@@ -175,10 +175,15 @@ def test_submit_mails_moderators(mailoutbox, django_capture_on_commit_callbacks)
 def test_rolled_back_move_sends_no_mail(submitter, mailoutbox, django_capture_on_commit_callbacks):
     initiative = make_initiative(status=Status.SUBMITTED, created_by=submitter)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            initiative.publish(by=make_moderator())
+    moderator = make_moderator()
+
+    def publish_then_fail() -> None:
+        with transaction.atomic():
+            initiative.publish(by=moderator)
             raise RuntimeError("the request failed after the move")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        publish_then_fail()
 
     initiative.refresh_from_db()
     assert initiative.status == Status.SUBMITTED
