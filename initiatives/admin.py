@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -265,22 +265,20 @@ class InitiativeAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # Submissions waiting for review come first; the changelist's ordering builds on this.
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                review_queue=Case(
-                    When(status=Initiative.Status.SUBMITTED, then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                ),
-                adoptions_total=Count("adoptions", distinct=True),
-            )
+            .annotate(adoptions_total=Count("adoptions", distinct=True))
         )
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["review_queue", "-submitted_at", "-updated"]
+    def get_ordering(self, request: HttpRequest) -> list:
+        # Submissions waiting for review first, the oldest submission on top of them.
+        awaiting_review = Case(
+            When(status=Initiative.Status.SUBMITTED, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+        return [awaiting_review.asc(), F("submitted_at").asc(nulls_last=True), "-updated"]
 
     @admin.display(description=_("place"))
     def place_display(self, obj: Initiative) -> str:

@@ -218,3 +218,16 @@ def make_registration(**overrides) -> EventRegistration:
 
 def goal(number: int) -> Goal:
     return Goal.objects.get(number=number)
+
+
+def make_status_change(**overrides):
+    """A history row as a move writes it; for tests that only need the row to exist."""
+    from initiatives.models import InitiativeStatusChange
+
+    defaults = {
+        "from_status": Initiative.Status.DRAFT,
+        "to_status": Initiative.Status.SUBMITTED,
+    }
+    if "initiative" not in overrides:
+        defaults["initiative"] = make_initiative(status=Initiative.Status.SUBMITTED)
+    return InitiativeStatusChange.objects.create(**{**defaults, **overrides})

@@ -93,20 +93,33 @@ class Command(BaseCommand):
 
     # --- lookups ------------------------------------------------------------------
 
-    def organisation(self, slug: str | None) -> Organisation | None:
+    @staticmethod
+    def loaded(objects: dict, slug: str | None, kind: str):
+        """An object loaded earlier in this run; unknown slugs stop the load with their name."""
         if not slug:
             return None
-        if slug not in self.organisations:
-            raise CommandError(f"Unknown organisation slug in demo data: {slug}")
-        return self.organisations[slug]
+        if slug not in objects:
+            raise CommandError(
+                f"Unknown {kind} slug in demo data (or listed before it is defined): {slug}"
+            )
+        return objects[slug]
+
+    def organisation(self, slug: str | None) -> Organisation | None:
+        return self.loaded(self.organisations, slug, "organisation")
 
     @staticmethod
-    def by_slug(model, slugs: list[str]) -> list:
-        found = list(model.objects.filter(slug__in=slugs))
-        missing = set(slugs) - {obj.slug for obj in found}
+    def all_of(model, field: str, keys: list) -> list:
+        """Every row whose `field` is in `keys`; any key without a row stops the load."""
+        found = list(model.objects.filter(**{f"{field}__in": keys}))
+        missing = {str(key) for key in keys} - {str(getattr(obj, field)) for obj in found}
         if missing:
-            raise CommandError(f"Unknown {model._meta.model_name} slugs: {sorted(missing)}")
+            raise CommandError(
+                f"Unknown {model._meta.model_name} {field}s in demo data: {sorted(missing)}"
+            )
         return found
+
+    def by_slug(self, model, slugs: list[str]) -> list:
+        return self.all_of(model, "slug", slugs)
 
     # --- loaders ----------------------------------------------------------------------
 
@@ -146,8 +159,8 @@ class Command(BaseCommand):
         initiative.purposes.set(self.by_slug(Purpose, item.get("purposes", [])))
         initiative.actor_types.set(self.by_slug(ActorType, item.get("actor_types", [])))
         initiative.focus_areas.set(self.by_slug(FocusArea, item.get("focus_areas", [])))
-        initiative.goals.set(Goal.objects.filter(number__in=item.get("goals", [])))
-        initiative.targets.set(Target.objects.filter(code__in=item.get("targets", [])))
+        initiative.goals.set(self.all_of(Goal, "number", item.get("goals", [])))
+        initiative.targets.set(self.all_of(Target, "code", item.get("targets", [])))
         initiative.tags.set(item.get("tags", []))
 
         partners = []
@@ -170,12 +183,16 @@ class Command(BaseCommand):
             links.append(obj.pk)
         initiative.links.exclude(pk__in=links).delete()
 
+        adoptions = []
         for adoption in item.get("adoptions", []):
-            Adoption.objects.update_or_create(
+            obj, _ = Adoption.objects.update_or_create(
                 initiative=initiative,
                 organisation=self.organisation(adoption["organisation"]),
                 defaults={"note": adoption.get("note", "")},
             )
+            adoptions.append(obj.pk)
+        # Only demo adoptions (no reporter) are pruned; those people reported locally stay.
+        initiative.adoptions.filter(reported_by=None).exclude(pk__in=adoptions).delete()
 
         if created:
             # Through the real moves, so the history reads as it would for a real submission.
@@ -199,14 +216,14 @@ class Command(BaseCommand):
                     "contact_email",
                     "website",
                 ),  # fmt: skip
-                "parent": self.networks[item["parent"]] if item.get("parent") else None,
+                "parent": self.loaded(self.networks, item.get("parent"), "network"),
                 "county": County.objects.get(number=item["county"]) if item.get("county") else None,
                 "coordinator": self.organisation(item.get("coordinator")),
             },
         )
         network.full_clean()
         network.focus_areas.set(self.by_slug(FocusArea, item.get("focus_areas", [])))
-        network.goals.set(Goal.objects.filter(number__in=item.get("goals", [])))
+        network.goals.set(self.all_of(Goal, "number", item.get("goals", [])))
         members = []
         for member in item.get("members", []):
             membership, _ = Membership.objects.update_or_create(
@@ -234,7 +251,7 @@ class Command(BaseCommand):
                     if item.get("focus_area")
                     else None
                 ),
-                "host_network": self.networks.get(item.get("host_network") or ""),
+                "host_network": self.loaded(self.networks, item.get("host_network"), "network"),
                 "host_organisation": self.organisation(item.get("host_organisation")),
             },
         )
@@ -252,7 +269,7 @@ class Command(BaseCommand):
             members.append(seat.pk)
         group.members.exclude(pk__in=members).delete()
         group.proposed_initiatives.set(
-            Initiative.objects.filter(slug__in=item.get("proposed_initiatives", []))
+            self.by_slug(Initiative, item.get("proposed_initiatives", []))
         )
         self.working_groups[item["slug"]] = group
 
@@ -271,9 +288,11 @@ class Command(BaseCommand):
                     "registration",
                     "capacity",
                 ),  # fmt: skip
-                "organiser_network": self.networks.get(item.get("organiser_network") or ""),
-                "organiser_working_group": self.working_groups.get(
-                    item.get("organiser_working_group") or ""
+                "organiser_network": self.loaded(
+                    self.networks, item.get("organiser_network"), "network"
+                ),
+                "organiser_working_group": self.loaded(
+                    self.working_groups, item.get("organiser_working_group"), "working group"
                 ),
                 "organiser_organisation": self.organisation(item.get("organiser_organisation")),
                 "starts_at": as_datetime(item["starts_at"]),
@@ -286,7 +305,7 @@ class Command(BaseCommand):
         for presentation in item.get("presentations", []):
             obj, _ = Presentation.objects.update_or_create(
                 event=event,
-                initiative=self.initiatives[presentation["initiative"]],
+                initiative=self.loaded(self.initiatives, presentation["initiative"], "initiative"),
                 defaults={
                     "presenter": presentation["presenter"],
                     "presenter_organisation": self.organisation(
