@@ -9,7 +9,7 @@ DESIGNSYSTEMET_VERSION ?= latest
 $(VENV)/installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	$(VENV)/bin/pip install --quiet ".[dev]"
 	touch $@
 
 install: $(VENV)/installed
