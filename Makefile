@@ -39,7 +39,7 @@ fmt: install
 
 ## messages: refresh locale/nb from the source strings and compile them
 messages: install
-	$(MANAGE) makemessages --locale nb --no-obsolete --ignore ".venv/*" --ignore "var/*"
+	$(MANAGE) makemessages --locale nb --no-obsolete --ignore ".venv/*" --ignore "var/*" --ignore "tests/*"
 	$(MANAGE) compilemessages --locale nb --ignore ".venv/*"
 
 ## check: Django's checks and missing migrations

@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ideabank.admin import UserFieldsAdminMixin
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -85,10 +86,11 @@ class MunicipalityAdmin(admin.ModelAdmin):
 # --- Organisations -------------------------------------------------------------------
 
 
-class OrganisationMemberInline(admin.TabularInline):
+class OrganisationMemberInline(UserFieldsAdminMixin, admin.TabularInline):
     model = OrganisationMember
     extra = 0
     autocomplete_fields = ["user"]
+    user_fields = ("user",)
 
 
 @admin.register(Organisation)
@@ -103,12 +105,13 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrganisationMember)
-class OrganisationMemberAdmin(admin.ModelAdmin):
+class OrganisationMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = ["user", "organisation", "role", "created"]
     list_select_related = ["user", "organisation"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+    user_fields = ("user",)
 
 
 # --- Initiatives ---------------------------------------------------------------------
@@ -156,7 +159,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(admin.ModelAdmin):
+class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "status",
@@ -191,6 +194,7 @@ class InitiativeAdmin(admin.ModelAdmin):
         "created_by",
     ]
     prepopulated_fields = {"slug": ["title"]}
+    user_fields = ("created_by",)
     readonly_fields = [
         "status",
         "submitted_at",
@@ -372,7 +376,8 @@ class InitiativeStatusChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+        # Only as part of deleting an initiative, which only superusers may do.
+        return request.user.is_superuser
 
 
 @admin.register(Participation)
@@ -401,9 +406,15 @@ class AttachmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Adoption)
-class AdoptionAdmin(admin.ModelAdmin):
+class AdoptionAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = ["organisation", "initiative", "created", "reported_by"]
     list_select_related = ["organisation", "initiative", "reported_by"]
     search_fields = ["organisation__name", "initiative__title", "note"]
     autocomplete_fields = ["organisation", "initiative", "reported_by"]
+    user_fields = ("reported_by",)
     date_hierarchy = "created"
+
+    def save_model(self, request: HttpRequest, obj: Adoption, form, change: bool) -> None:
+        if not change and obj.reported_by_id is None:
+            obj.reported_by = request.user
+        super().save_model(request, obj, form, change)

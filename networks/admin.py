@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from ideabank.admin import UserFieldsAdminMixin
 from networks.models import (
     Event,
     EventRegistration,
@@ -37,10 +38,11 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["network", "organisation"]
 
 
-class WorkingGroupMemberInline(admin.TabularInline):
+class WorkingGroupMemberInline(UserFieldsAdminMixin, admin.TabularInline):
     model = WorkingGroupMember
     extra = 0
     autocomplete_fields = ["organisation", "user"]
+    user_fields = ("user",)
 
 
 @admin.register(WorkingGroup)
@@ -60,12 +62,13 @@ class WorkingGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkingGroupMember)
-class WorkingGroupMemberAdmin(admin.ModelAdmin):
+class WorkingGroupMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "working_group", "organisation", "role"]
     list_select_related = ["working_group", "organisation"]
     list_filter = ["role"]
     search_fields = ["name", "organisation__name", "working_group__name"]
     autocomplete_fields = ["working_group", "organisation", "user"]
+    user_fields = ("user",)
 
 
 class PresentationInline(admin.TabularInline):

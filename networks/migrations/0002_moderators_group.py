@@ -10,13 +10,15 @@ ALL = ("add", "change", "delete", "view")
 VIEW = ("view",)
 PERMISSIONS = {
     "initiatives": {
-        "initiative": ALL,
+        # Initiatives are archived or rejected, not deleted: deleting loses their history.
+        "initiative": ("add", "change", "view"),
         "participation": ALL,
         "initiativelink": ALL,
         "attachment": ALL,
         "adoption": ALL,
         "organisation": ALL,
-        "organisationmember": ALL,
+        # Adding a member means picking a user account, which only user managers may see.
+        "organisationmember": ("change", "delete", "view"),
         "purpose": ALL,
         "focusarea": ALL,
         "actortype": ALL,

@@ -223,6 +223,7 @@ def test_permission_table_refuses_exactly_the_read_only_models():
         ("initiatives.municipality", "moderator"),
         ("initiatives.initiativestatuschange", "moderator"),
         ("initiatives.initiativestatuschange", "superuser"),
+        ("initiatives.organisationmember", "moderator"),
     }
     assert refused_view == set()
 
@@ -327,6 +328,68 @@ def test_moderators_group_holds_exactly_the_table_permissions():
 
     assert held == set(MODERATORS_MIGRATION.codenames())
     assert {app for app, _ in held} == {"initiatives", "networks", "taggit"}
+
+
+def test_moderator_sees_user_fields_read_only(client, moderator, submitter):
+    member = make_org_member(user=submitter)
+    client.force_login(moderator)
+
+    page = client.get(admin_url(OrganisationMember, "change", member.pk))
+    search = client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "initiatives",
+            "model_name": "organisationmember",
+            "field_name": "user",
+            "term": "sub",
+        },
+    )
+
+    assert page.status_code == 200
+    assert "user" not in page.context["adminform"].form.fields
+    assert "role" in page.context["adminform"].form.fields
+    assert search.status_code == 403
+
+
+def test_superuser_picks_users_by_search(admin_client, submitter):
+    response = admin_client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "initiatives",
+            "model_name": "organisationmember",
+            "field_name": "user",
+            "term": "submitter",
+        },
+    )
+
+    assert response.status_code == 200
+    assert [result["id"] for result in response.json()["results"]] == [str(submitter.pk)]
+
+
+def test_moderator_cannot_delete_initiatives(client, moderator):
+    initiative = make_initiative()
+    client.force_login(moderator)
+
+    response = client.post(admin_url(Initiative, "delete", initiative.pk), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Initiative.objects.filter(pk=initiative.pk).exists() is True
+
+
+@pytest.mark.parametrize(
+    ("role", "expected_status", "deleted"), [("superuser", 302, True), ("moderator", 403, False)]
+)
+def test_only_superusers_delete_initiatives_with_history(
+    client, request, role, expected_status, deleted
+):
+    initiative = make_initiative(status=Status.SUBMITTED)
+    make_status_change(initiative=initiative)
+    client.force_login(request.getfixturevalue(role))
+
+    response = client.post(admin_url(Initiative, "delete", initiative.pk), {"post": "yes"})
+
+    assert response.status_code == expected_status
+    assert Initiative.objects.filter(pk=initiative.pk).exists() is not deleted
 
 
 # --- Changelist query counts ------------------------------------------------------
@@ -533,9 +596,9 @@ def test_initiative_changelist_offers_moderators_the_moves(client, moderator):
     response = client.get(admin_url(Initiative, "changelist"))
 
     choices = [name for name, _ in response.context["action_form"].fields["action"].choices]
+    # No delete: moderators archive or reject, so the history stays.
     assert choices == [
         "",
-        "delete_selected",
         "publish_selected",
         "reject_selected",
         "archive_selected",
@@ -684,6 +747,47 @@ def test_initiative_change_form_ignores_a_posted_status(admin_client, organisati
     initiative.refresh_from_db()
     assert (initiative.title, initiative.status) == ("Nytt navn", Status.SUBMITTED)
     assert initiative.status_changes.count() == 0
+
+
+def test_initiative_change_form_keeps_the_history(admin_client, moderator, submitter, organisation):
+    initiative = make_initiative(lead_organisation=organisation, created_by=submitter)
+    initiative.submit(by=submitter)
+    initiative.publish(by=moderator)
+    url = admin_url(Initiative, "change", initiative.pk)
+    data = initiative_data(organisation, slug=initiative.slug, title="Nytt navn")
+
+    response = post_admin_form(admin_client, url, data)
+
+    assert response.status_code == 302
+    initiative.refresh_from_db()
+    assert (initiative.title, initiative.status) == ("Nytt navn", Status.PUBLISHED)
+    history = initiative.status_changes.order_by("created", "pk")
+    assert list(history.values_list("from_status", "to_status", "changed_by")) == [
+        (Status.DRAFT, Status.SUBMITTED, submitter.pk),
+        (Status.SUBMITTED, Status.PUBLISHED, moderator.pk),
+    ]
+
+
+def test_initiative_change_page_lists_the_history_newest_first(admin_client):
+    initiative = make_initiative(status=Status.PUBLISHED)
+    now = timezone.now()
+    submitted = make_status_change(initiative=initiative, created=now - timedelta(days=2))
+    published = make_status_change(
+        initiative=initiative,
+        from_status=Status.SUBMITTED,
+        to_status=Status.PUBLISHED,
+        created=now - timedelta(days=1),
+    )
+
+    response = admin_client.get(admin_url(Initiative, "change", initiative.pk))
+
+    formsets = {
+        inline.formset.model: inline.formset for inline in response.context["inline_admin_formsets"]
+    }
+    assert [form.instance for form in formsets[InitiativeStatusChange].forms] == [
+        published,
+        submitted,
+    ]
 
 
 def test_initiative_add_saves_a_draft_owned_by_the_user(admin_client, superuser, organisation):
