@@ -2,9 +2,12 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
-DESIGNSYSTEMET_VERSION ?= latest
+# Designsystemet (Digdir, MIT), vendored by `make designsystemet`: CI never needs npm.
+DESIGNSYSTEMET_CSS_VERSION := 1.22.0
+DESIGNSYSTEMET_THEME_VERSION := 1.11.0
+DESIGNSYSTEMET_DIR := static/vendor/designsystemet
 
-.PHONY: run test lint fmt messages check data install
+.PHONY: run test lint fmt messages check data install designsystemet
 
 $(VENV)/installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -46,3 +49,41 @@ messages: install
 check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+
+## designsystemet: vendor Designsystemet's CSS and theme from npm into static/vendor/designsystemet (commit the result)
+designsystemet:
+	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	npm pack --silent --pack-destination "$$tmp" \
+		@digdir/designsystemet-css@$(DESIGNSYSTEMET_CSS_VERSION) \
+		@digdir/designsystemet-theme@$(DESIGNSYSTEMET_THEME_VERSION) >/dev/null; \
+	mkdir -p "$$tmp/css" "$$tmp/theme"; \
+	tar -xzf "$$tmp"/digdir-designsystemet-css-$(DESIGNSYSTEMET_CSS_VERSION).tgz -C "$$tmp/css"; \
+	tar -xzf "$$tmp"/digdir-designsystemet-theme-$(DESIGNSYSTEMET_THEME_VERSION).tgz -C "$$tmp/theme"; \
+	rm -rf $(DESIGNSYSTEMET_DIR); mkdir -p $(DESIGNSYSTEMET_DIR); \
+	cp "$$tmp/css/package/dist/src/index.css" $(DESIGNSYSTEMET_DIR)/designsystemet.css; \
+	cp "$$tmp/css/package/LICENSE" $(DESIGNSYSTEMET_DIR)/LICENSE-designsystemet-css; \
+	cp "$$tmp/theme/package/src/themes/designsystemet.css" $(DESIGNSYSTEMET_DIR)/theme.css; \
+	cp "$$tmp/theme/package/LICENSE" $(DESIGNSYSTEMET_DIR)/LICENSE-designsystemet-theme; \
+	if grep -nE "@import|url\(['\"]?(https?:)?//" $(DESIGNSYSTEMET_DIR)/*.css; then \
+		echo "Designsystemet CSS loads something from another host: pages must not." >&2; exit 1; \
+	fi; \
+	{ \
+	echo "# Designsystemet, vendored"; \
+	echo; \
+	echo "Written by \`make designsystemet\`; do not edit by hand. To upgrade, change"; \
+	echo "DESIGNSYSTEMET_CSS_VERSION / DESIGNSYSTEMET_THEME_VERSION in the Makefile, run"; \
+	echo "\`make designsystemet\` (needs npm) and commit this folder: CI and production never need npm."; \
+	echo; \
+	echo "| file | from npm package | version | licence |"; \
+	echo "| --- | --- | --- | --- |"; \
+	echo "| designsystemet.css | @digdir/designsystemet-css (dist/src/index.css: all components, \`@layer ds\`) | $(DESIGNSYSTEMET_CSS_VERSION) | MIT, LICENSE-designsystemet-css |"; \
+	echo "| theme.css | @digdir/designsystemet-theme (src/themes/designsystemet.css: the default theme) | $(DESIGNSYSTEMET_THEME_VERSION) | MIT, LICENSE-designsystemet-theme |"; \
+	echo; \
+	echo "Source: https://github.com/digdir/designsystemet (Digitaliseringsdirektoratet)."; \
+	echo; \
+	echo "The theme names the Inter font but ships no font files; static/css/base.css sets"; \
+	echo "\`--ds-font-family\` to the system font stack, so no page fetches a font from anywhere."; \
+	echo "The CSS holds no @import and no url() to another host (the make target checks);"; \
+	echo "its only url()s are inline data: SVG icons."; \
+	} > $(DESIGNSYSTEMET_DIR)/README.md; \
+	echo "Vendored Designsystemet css $(DESIGNSYSTEMET_CSS_VERSION), theme $(DESIGNSYSTEMET_THEME_VERSION) into $(DESIGNSYSTEMET_DIR)"
