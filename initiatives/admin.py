@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -24,6 +25,7 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
+    catalogue_changed,
 )
 
 # --- Taxonomy and places ---------------------------------------------------------
@@ -296,6 +298,13 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Tags, goals and partners are saved only now; search reads them all.
+        Initiative.objects.filter(pk=form.instance.pk).refresh_search_vectors()
+        if form.instance.is_published:
+            transaction.on_commit(catalogue_changed)
 
     # --- Moderation actions: they call the model's moves, one initiative at a time ---
 

@@ -4,9 +4,11 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -334,6 +336,62 @@ class InitiativeQuerySet(models.QuerySet):
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)
 
+    def related_to(self, initiative: "Initiative", limit: int = 4) -> list["Initiative"]:
+        """Initiatives sharing the most tags, focus areas and goals with `initiative`, in one query.
+
+        Candidates are the newest few hundred sharing anything, so the cost does not
+        grow with the bank; tags and focus areas count double (they are more specific
+        than goals), and on PostgreSQL a similar title adds to the score.
+        """
+        from django.contrib.contenttypes.models import ContentType
+        from taggit.models import TaggedItem
+
+        from initiatives import search
+
+        goal_ids = [goal.pk for goal in initiative.goals.all()]
+        focus_ids = [focus.pk for focus in initiative.focus_areas.all()]
+        tag_ids = [tag.pk for tag in initiative.tags.all()]
+        content_type = ContentType.objects.get_for_model(Initiative)
+        newest = 150
+        by_tag = (
+            TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids)
+            .order_by("-object_id")
+            .values("object_id")[:newest]
+        )
+        by_focus = (
+            Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids)
+            .order_by("-initiative_id")
+            .values("initiative_id")[:newest]
+        )
+        by_goal = (
+            Initiative.goals.through.objects.filter(goal_id__in=goal_ids)
+            .order_by("-initiative_id")
+            .values("initiative_id")[:newest]
+        )
+        candidates = self.exclude(pk=initiative.pk).filter(
+            Q(pk__in=by_tag) | Q(pk__in=by_focus) | Q(pk__in=by_goal)
+        )
+        score = (
+            models.Count("goals", filter=Q(goals__in=goal_ids), distinct=True)
+            + 2 * models.Count("focus_areas", filter=Q(focus_areas__in=focus_ids), distinct=True)
+            + 2
+            * models.Count(
+                "tagged_items", filter=Q(tagged_items__tag_id__in=tag_ids), distinct=True
+            )
+        )
+        return list(
+            candidates.annotate(score=score + search.title_similarity(initiative.title))
+            .filter(score__gt=0)
+            .select_related("lead_organisation")
+            .order_by("-score", "-published_at", "-pk")[:limit]
+        )
+
+    def refresh_search_vectors(self) -> None:
+        """Recompute the stored full-text vectors of these initiatives (PostgreSQL only)."""
+        from initiatives import search
+
+        search.refresh_vectors(self)
+
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # Generated names: the uploader's file name is never used on disk.
@@ -521,6 +579,8 @@ class Initiative(TimeStampedModel):
     rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True, editable=False)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     rejection_reason = models.TextField(_("reason for rejection"), blank=True, editable=False)
+    # Full-text index on PostgreSQL, kept by InitiativeQuerySet.refresh_search_vectors().
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = InitiativeQuerySet.as_manager()
 
@@ -563,6 +623,9 @@ class Initiative(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("initiatives:detail", args=[self.slug])
 
     @property
     def place(self) -> str:
@@ -651,6 +714,9 @@ class Initiative(TimeStampedModel):
                 changed_by=by if by is not None and by.is_authenticated else None,
                 note=note,
             )
+            if target == self.Status.PUBLISHED:
+                Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+            transaction.on_commit(catalogue_changed)
         return True
 
     def _tell_submitter(self, template: str) -> None:
@@ -668,6 +734,23 @@ def moderator_emails() -> list[str]:
 
 
 MODERATORS_GROUP = "Moderators"
+CATALOGUE_VERSION_KEY = "initiatives:catalogue-version"
+
+
+def catalogue_version() -> int:
+    """A number that changes whenever what the public can see changes; keys cached counts."""
+    from django.core.cache import cache
+
+    return cache.get_or_set(CATALOGUE_VERSION_KEY, 1, timeout=None)
+
+
+def catalogue_changed() -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.incr(CATALOGUE_VERSION_KEY)
+    except ValueError:
+        cache.set(CATALOGUE_VERSION_KEY, 2, timeout=None)
 
 
 class InitiativeStatusChange(models.Model):

@@ -29,6 +29,7 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
+    catalogue_changed,
 )
 from networks.models import (
     Event,
@@ -84,6 +85,9 @@ class Command(BaseCommand):
                 self.load_working_group(item)
             for item in data.get("events", []):
                 self.load_event(item)
+            # Titles, tags and partners may have changed: refresh what search reads.
+            Initiative.objects.filter(slug__in=self.initiatives).refresh_search_vectors()
+            transaction.on_commit(catalogue_changed)
         if options["verbosity"]:
             self.stdout.write(
                 f"Demo data: {len(self.organisations)} organisations, {len(self.initiatives)} initiatives, "

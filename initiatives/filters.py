@@ -1,0 +1,176 @@
+"""The initiative list's filters: what the URL may say, checked, and how it narrows."""
+
+import django_filters
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+from taggit.models import Tag
+
+from initiatives.models import (
+    ActorType,
+    Adoption,
+    County,
+    FocusArea,
+    Initiative,
+    Municipality,
+    Purpose,
+    Target,
+)
+from initiatives.search import SearchResult, search
+
+GOAL_CHOICES = [(str(number), str(number)) for number in range(1, 18)]
+
+
+class Sort:
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    ADOPTED = "adopted"
+    TITLE = "title"
+    CHOICES = [
+        (RELEVANCE, _("Relevance")),
+        (NEWEST, _("Newest")),
+        (ADOPTED, _("Most adopted")),
+        (TITLE, _("Title")),
+    ]
+
+
+class InitiativeFilter(django_filters.FilterSet):
+    """Facets combine with AND; a multi-valued facet's values also combine with AND.
+
+    So every facet count is exactly the number of results one more click gives.
+    """
+
+    purpose = django_filters.ModelMultipleChoiceFilter(
+        label=_("Purpose"),
+        field_name="purposes__slug",
+        to_field_name="slug",
+        queryset=Purpose.objects.all(),
+        conjoined=True,
+    )
+    group = django_filters.ChoiceFilter(
+        label=_("Stakeholder group"), choices=ActorType.Group.choices, method="filter_group"
+    )
+    actor_type = django_filters.ModelMultipleChoiceFilter(
+        label=_("Actor type"),
+        field_name="actor_types__slug",
+        to_field_name="slug",
+        queryset=ActorType.objects.all(),
+        conjoined=True,
+    )
+    goal = django_filters.MultipleChoiceFilter(
+        label=_("Sustainable Development Goal"),
+        field_name="goals__number",
+        choices=GOAL_CHOICES,
+        conjoined=True,
+    )
+    target = django_filters.ModelMultipleChoiceFilter(
+        label=_("Target"),
+        field_name="targets__code",
+        to_field_name="code",
+        queryset=Target.objects.all(),
+        conjoined=True,
+    )
+    focus_area = django_filters.ModelMultipleChoiceFilter(
+        label=_("Focus area"),
+        field_name="focus_areas__slug",
+        to_field_name="slug",
+        queryset=FocusArea.objects.all(),
+        conjoined=True,
+    )
+    tag = django_filters.ModelMultipleChoiceFilter(
+        label=_("Tag"),
+        to_field_name="slug",
+        queryset=Tag.objects.all(),
+        method="filter_tags",
+    )
+    county = django_filters.ModelChoiceFilter(
+        label=_("County"),
+        to_field_name="number",
+        queryset=County.objects.all(),
+        method="filter_county",
+    )
+    municipality = django_filters.ModelChoiceFilter(
+        label=_("Municipality"),
+        field_name="municipality",
+        to_field_name="number",
+        queryset=Municipality.objects.all(),
+    )
+    phase = django_filters.ChoiceFilter(label=_("Phase"), choices=Initiative.Phase.choices)
+    involvement = django_filters.ChoiceFilter(
+        label=_("Involvement level"), choices=Initiative.Involvement.choices
+    )
+    adopted = django_filters.ChoiceFilter(
+        label=_("Adoption"),
+        choices=[("yes", _("Taken up by others")), ("no", _("Not yet taken up"))],
+        method="filter_adopted",
+    )
+    # Text search and sorting come last: they work on what the facets left.
+    q = django_filters.CharFilter(label=_("Search"), max_length=200, method="filter_text")
+    sort = django_filters.ChoiceFilter(
+        label=_("Sort by"), choices=Sort.CHOICES, method="filter_sort"
+    )
+
+    class Meta:
+        model = Initiative
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.search_result: SearchResult | None = None
+
+    def filter_group(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Exists(
+                Initiative.actor_types.through.objects.filter(
+                    initiative=OuterRef("pk"), actortype__group=value
+                )
+            )
+        )
+
+    def filter_tags(self, queryset: QuerySet, name: str, tags) -> QuerySet:
+        for tag in tags:
+            queryset = queryset.filter(tags=tag)
+        return queryset
+
+    def filter_county(self, queryset: QuerySet, name: str, county: County) -> QuerySet:
+        return queryset.filter(Q(county=county) | Q(municipality__county=county))
+
+    def filter_adopted(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        adopted = Exists(Adoption.objects.filter(initiative=OuterRef("pk")))
+        return queryset.filter(adopted if value == "yes" else ~adopted)
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        self.search_result = search(queryset, value)
+        return self.search_result.queryset
+
+    def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # applied in filter_queryset, after the text search ranks
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        return order(queryset, self.sort_order())
+
+    def sort_order(self) -> str:
+        chosen = self.form.cleaned_data.get("sort") if hasattr(self.form, "cleaned_data") else ""
+        searching = self.search_result is not None and self.form.cleaned_data.get("q")
+        if chosen == Sort.RELEVANCE and not searching:
+            chosen = ""
+        return chosen or (Sort.RELEVANCE if searching else Sort.NEWEST)
+
+
+def order(queryset: QuerySet, sort: str) -> QuerySet:
+    if sort == Sort.RELEVANCE:
+        return queryset.order_by("-rank", "-published_at", "-pk")
+    if sort == Sort.ADOPTED:
+        adoptions = (
+            Adoption.objects.filter(initiative=OuterRef("pk"))
+            .values("initiative")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return queryset.annotate(adoption_total=Coalesce(Subquery(adoptions), 0)).order_by(
+            "-adoption_total", "-published_at", "-pk"
+        )
+    if sort == Sort.TITLE:
+        return queryset.order_by("title", "pk")
+    return queryset.order_by("-published_at", "-pk")

@@ -1,0 +1,142 @@
+"""Free-text search over initiatives: one function chooses how, by database.
+
+On PostgreSQL: a stored, GIN-indexed tsvector in the `ideabank_nb` text search
+configuration (Norwegian stemming after unaccent, so case, accents and
+inflection don't matter), weighted title > summary > description, goals,
+tags, organisations, focus areas and purposes > the rest; web-search syntax;
+ranking; and a pg_trgm fallback on titles and summaries for misspelled words.
+On SQLite: every word must occur in the title, summary or description.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    TrigramSimilarity,
+    TrigramWordSimilarity,
+)
+from django.db import connection
+from django.db.models import F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Greatest
+
+CONFIG = "ideabank_nb"
+# Above this many matches ranking every row costs too much: the newest CAP are ranked.
+CAP = 1000
+TRIGRAM_THRESHOLD = 0.5
+MAX_WORDS = 12
+
+
+@dataclass
+class SearchResult:
+    queryset: QuerySet
+    capped: bool = False  # more than CAP matched; the queryset holds the newest CAP
+    fuzzy: bool = False  # nothing matched exactly; these are close spellings
+
+
+def on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def search(queryset: QuerySet, text: str) -> SearchResult:
+    """Narrow `queryset` to initiatives matching `text`, annotated with `rank`."""
+    text = " ".join(text.split()[:MAX_WORDS])
+    if not text:
+        return SearchResult(queryset.annotate(rank=Value(0.0, output_field=FloatField())))
+    if on_postgresql():
+        return _search_postgresql(queryset, text)
+    return _search_simple(queryset, text)
+
+
+def _search_postgresql(queryset: QuerySet, text: str) -> SearchResult:
+    query = SearchQuery(text, search_type="websearch", config=CONFIG)
+    matches = queryset.filter(search_vector=query)
+    capped = matches.order_by()[: CAP + 1].count() > CAP
+    if capped:
+        newest = matches.order_by("-published_at", "-pk").values("pk")[:CAP]
+        matches = queryset.filter(pk__in=newest)
+    if capped or matches.exists():
+        ranked = matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
+        return SearchResult(ranked, capped=capped)
+    # Nothing matched the words as written: look for close spellings in titles and summaries.
+    similar = queryset.filter(
+        Q(title__trigram_word_similar=text) | Q(summary__trigram_word_similar=text)
+    )
+    ranked = similar.annotate(
+        rank=Greatest(TrigramWordSimilarity(text, "title"), TrigramWordSimilarity(text, "summary"))
+    ).filter(rank__gte=TRIGRAM_THRESHOLD)
+    return SearchResult(ranked, fuzzy=True)
+
+
+def _search_simple(queryset: QuerySet, text: str) -> SearchResult:
+    for word in text.split():
+        word = word.strip("\"'()+-")
+        if word:
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(summary__icontains=word)
+                | Q(description__icontains=word)
+            )
+    return SearchResult(queryset.annotate(rank=Value(1.0, output_field=FloatField())))
+
+
+def title_similarity(title: str):
+    """How alike a title is to `title`, 0 to 1: trigram similarity on PostgreSQL, 0 elsewhere."""
+    if on_postgresql():
+        return TrigramSimilarity("title", title)
+    return Value(0.0, output_field=FloatField())
+
+
+def refresh_vectors(queryset: QuerySet) -> None:
+    """Recompute the stored vectors of `queryset`'s initiatives in one UPDATE."""
+    if not on_postgresql():
+        return
+    from initiatives.models import Initiative
+
+    ids_sql, ids_params = queryset.values("pk").query.sql_with_params()
+    content_type = ContentType.objects.get_for_model(Initiative)
+    sql = f"""
+        UPDATE initiatives_initiative AS i SET search_vector =
+            setweight(to_tsvector('{CONFIG}', i.title), 'A')
+            || setweight(to_tsvector('{CONFIG}', i.summary), 'B')
+            || setweight(to_tsvector('{CONFIG}', concat_ws(' ', i.description, related.words)), 'C')
+            || setweight(to_tsvector('{CONFIG}', concat_ws(' ',
+                    i.frame_goals, i.frame_roles, i.frame_financing, i.frame_expected_results,
+                    i.frame_indicators, i.frame_effect_shown, i.results, i.lessons,
+                    i.transfer_value, related.places)), 'D')
+        FROM (
+            SELECT x.id,
+                concat_ws(' ',
+                    (SELECT string_agg(g.short_nb || ' ' || g.short_en, ' ')
+                       FROM initiatives_initiative_goals ig
+                       JOIN initiatives_goal g ON g.id = ig.goal_id
+                      WHERE ig.initiative_id = x.id),
+                    (SELECT string_agg(t.name, ' ')
+                       FROM taggit_taggeditem ti JOIN taggit_tag t ON t.id = ti.tag_id
+                      WHERE ti.content_type_id = %s AND ti.object_id = x.id),
+                    (SELECT o.name FROM initiatives_organisation o WHERE o.id = x.lead_organisation_id),
+                    (SELECT string_agg(o.name, ' ')
+                       FROM initiatives_participation p
+                       JOIN initiatives_organisation o ON o.id = p.organisation_id
+                      WHERE p.initiative_id = x.id),
+                    (SELECT string_agg(f.name_nb || ' ' || f.name_en, ' ')
+                       FROM initiatives_initiative_focus_areas ifa
+                       JOIN initiatives_focusarea f ON f.id = ifa.focusarea_id
+                      WHERE ifa.initiative_id = x.id),
+                    (SELECT string_agg(p.name_nb || ' ' || p.name_en, ' ')
+                       FROM initiatives_initiative_purposes ip
+                       JOIN initiatives_purpose p ON p.id = ip.purpose_id
+                      WHERE ip.initiative_id = x.id)
+                ) AS words,
+                concat_ws(' ',
+                    (SELECT m.name FROM initiatives_municipality m WHERE m.id = x.municipality_id),
+                    (SELECT c.name FROM initiatives_county c WHERE c.id = x.county_id)
+                ) AS places
+            FROM initiatives_initiative x
+            WHERE x.id IN ({ids_sql})
+        ) AS related
+        WHERE related.id = i.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [content_type.pk, *ids_params])
