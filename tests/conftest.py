@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import translation
 
@@ -58,3 +59,11 @@ def _english_outside_requests():
     # their language from the URL (Bokmål without prefix, English under /en/).
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Facet counts are cached; each test starts without them.
+    cache.clear()
+    yield
+    cache.clear()
