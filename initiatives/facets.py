@@ -87,9 +87,12 @@ def _field_counts(queryset: QuerySet, key: str) -> dict[str, int]:
 
 
 def count_facets(
-    data: QueryDict, queryset: QuerySet, results: QuerySet
+    data: QueryDict, queryset: QuerySet, results: QuerySet, search_mode: str | None = None
 ) -> dict[str, dict[str, int]]:
-    """Count every facet's values; `results` is `queryset` with all of `data` applied."""
+    """Count every facet's values; `results` is `queryset` with all of `data` applied.
+
+    `search_mode` is how the text search of `results` went; the other bases search alike.
+    """
     result_ids = ids(results)
     initiative_type = ContentType.objects.get_for_model(Initiative)
     counts = {
@@ -118,7 +121,7 @@ def count_facets(
         rest = data.copy()
         for name in names:
             rest.pop(name, None)
-        return InitiativeFilter(rest, queryset=queryset).qs
+        return InitiativeFilter(rest, queryset=queryset, search_mode=search_mode).qs
 
     group_base = ids(without("group"))
     counts["group"] = {
@@ -155,14 +158,18 @@ def count_facets(
 
 
 def cached_facet_counts(
-    data: QueryDict, queryset: QuerySet, results: QuerySet, scope: str
+    data: QueryDict,
+    queryset: QuerySet,
+    results: QuerySet,
+    scope: str,
+    search_mode: str | None = None,
 ) -> dict[str, dict[str, int]]:
     state = sorted((key, sorted(data.getlist(key))) for key in data if key not in ("sort", "page"))
     digest = hashlib.sha256(json.dumps([scope, state]).encode()).hexdigest()
     key = f"initiatives:facets:{catalogue_version()}:{digest}"
     counts = cache.get(key)
     if counts is None:
-        counts = count_facets(data, queryset, results)
+        counts = count_facets(data, queryset, results, search_mode)
         cache.set(key, counts, CACHE_SECONDS)
     return counts
 

@@ -114,8 +114,9 @@ class InitiativeFilter(django_filters.FilterSet):
         model = Initiative
         fields: list[str] = []
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, search_mode: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.search_mode = search_mode
         self.search_result: SearchResult | None = None
 
     def filter_group(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -140,7 +141,7 @@ class InitiativeFilter(django_filters.FilterSet):
         return queryset.filter(adopted if value == "yes" else ~adopted)
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        self.search_result = search(queryset, value)
+        self.search_result = search(queryset, value, mode=self.search_mode)
         return self.search_result.queryset
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

@@ -352,35 +352,27 @@ class InitiativeQuerySet(models.QuerySet):
         focus_ids = [focus.pk for focus in initiative.focus_areas.all()]
         tag_ids = [tag.pk for tag in initiative.tags.all()]
         content_type = ContentType.objects.get_for_model(Initiative)
+        # Newest sharers of each kind; a kind the initiative lacks adds nothing (an empty
+        # IN inside an aggregate's filter would blank the whole score).
         newest = 150
-        by_tag = (
-            TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids)
-            .order_by("-object_id")
-            .values("object_id")[:newest]
-        )
-        by_focus = (
-            Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids)
-            .order_by("-initiative_id")
-            .values("initiative_id")[:newest]
-        )
-        by_goal = (
-            Initiative.goals.through.objects.filter(goal_id__in=goal_ids)
-            .order_by("-initiative_id")
-            .values("initiative_id")[:newest]
-        )
-        candidates = self.exclude(pk=initiative.pk).filter(
-            Q(pk__in=by_tag) | Q(pk__in=by_focus) | Q(pk__in=by_goal)
-        )
-        score = (
-            models.Count("goals", filter=Q(goals__in=goal_ids), distinct=True)
-            + 2 * models.Count("focus_areas", filter=Q(focus_areas__in=focus_ids), distinct=True)
-            + 2
-            * models.Count(
-                "tagged_items", filter=Q(tagged_items__tag_id__in=tag_ids), distinct=True
+        kinds = [
+            (tag_ids, 2, "tagged_items__tag_id__in", TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids).order_by("-object_id").values("object_id")),
+            (focus_ids, 2, "focus_areas__in", Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids).order_by("-initiative_id").values("initiative_id")),
+            (goal_ids, 1, "goals__in", Initiative.goals.through.objects.filter(goal_id__in=goal_ids).order_by("-initiative_id").values("initiative_id")),
+        ]  # fmt: skip
+        kinds = [kind for kind in kinds if kind[0]]
+        if not kinds:
+            return []
+        shares_something = Q()
+        score = search.title_similarity(initiative.title)
+        for kind_ids, weight, lookup, sharers in kinds:
+            shares_something |= Q(pk__in=sharers[:newest])
+            score = score + weight * models.Count(
+                lookup.split("__")[0], filter=Q(**{lookup: kind_ids}), distinct=True
             )
-        )
+        candidates = self.exclude(pk=initiative.pk).filter(shares_something)
         return list(
-            candidates.annotate(score=score + search.title_similarity(initiative.title))
+            candidates.annotate(score=score)
             .filter(score__gt=0)
             .select_related("lead_organisation")
             .order_by("-score", "-published_at", "-pk")[:limit]

@@ -8,6 +8,7 @@ ranking; and a pg_trgm fallback on titles and summaries for misspelled words.
 On SQLite: every word must occur in the title, summary or description.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -24,49 +25,72 @@ from django.db.models.functions import Greatest
 CONFIG = "ideabank_nb"
 # Above this many matches ranking every row costs too much: the newest CAP are ranked.
 CAP = 1000
-TRIGRAM_THRESHOLD = 0.5
 MAX_WORDS = 12
+WEB_SEARCH_OPERATORS = re.compile(r'"|(^|\s)-\S|\bor\b', re.IGNORECASE)
+
+
+class Mode:
+    EXACT = "exact"
+    CAPPED = "capped"  # more than CAP matched: the newest CAP matches, ranked
+    FUZZY = "fuzzy"  # nothing matched the words: close spellings in titles and summaries
 
 
 @dataclass
 class SearchResult:
     queryset: QuerySet
-    capped: bool = False  # more than CAP matched; the queryset holds the newest CAP
-    fuzzy: bool = False  # nothing matched exactly; these are close spellings
+    mode: str = Mode.EXACT
+
+    @property
+    def capped(self) -> bool:
+        return self.mode == Mode.CAPPED
+
+    @property
+    def fuzzy(self) -> bool:
+        return self.mode == Mode.FUZZY
 
 
 def on_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def search(queryset: QuerySet, text: str) -> SearchResult:
-    """Narrow `queryset` to initiatives matching `text`, annotated with `rank`."""
+def search(queryset: QuerySet, text: str, mode: str | None = None) -> SearchResult:
+    """Narrow `queryset` to initiatives matching `text`, annotated with `rank`.
+
+    Without `mode` the search decides it (two small queries on PostgreSQL); pass the
+    mode of an earlier search to narrow other querysets the same way without deciding again.
+    """
     text = " ".join(text.split()[:MAX_WORDS])
     if not text:
         return SearchResult(queryset.annotate(rank=Value(0.0, output_field=FloatField())))
     if on_postgresql():
-        return _search_postgresql(queryset, text)
+        return _search_postgresql(queryset, text, mode)
     return _search_simple(queryset, text)
 
 
-def _search_postgresql(queryset: QuerySet, text: str) -> SearchResult:
+def _search_postgresql(queryset: QuerySet, text: str, mode: str | None) -> SearchResult:
     query = SearchQuery(text, search_type="websearch", config=CONFIG)
     matches = queryset.filter(search_vector=query)
-    capped = matches.order_by()[: CAP + 1].count() > CAP
-    if capped:
+    if mode is None:
+        if matches.order_by()[: CAP + 1].count() > CAP:
+            mode = Mode.CAPPED
+        elif matches.exists() or WEB_SEARCH_OPERATORS.search(text):
+            # Operators ("exact phrase", -without, or) mean the visitor asked for exactly this.
+            mode = Mode.EXACT
+        else:
+            mode = Mode.FUZZY
+    if mode == Mode.CAPPED:
         newest = matches.order_by("-published_at", "-pk").values("pk")[:CAP]
         matches = queryset.filter(pk__in=newest)
-    if capped or matches.exists():
+    if mode in (Mode.EXACT, Mode.CAPPED):
         ranked = matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
-        return SearchResult(ranked, capped=capped)
-    # Nothing matched the words as written: look for close spellings in titles and summaries.
+        return SearchResult(ranked, mode)
     similar = queryset.filter(
         Q(title__trigram_word_similar=text) | Q(summary__trigram_word_similar=text)
     )
     ranked = similar.annotate(
         rank=Greatest(TrigramWordSimilarity(text, "title"), TrigramWordSimilarity(text, "summary"))
-    ).filter(rank__gte=TRIGRAM_THRESHOLD)
-    return SearchResult(ranked, fuzzy=True)
+    )
+    return SearchResult(ranked, Mode.FUZZY)
 
 
 def _search_simple(queryset: QuerySet, text: str) -> SearchResult:

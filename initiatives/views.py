@@ -99,7 +99,9 @@ def browse(
     results = filterset.qs
     search = filterset.search_result
 
-    counts = cached_facet_counts(filter_data, queryset, results, scope)
+    counts = cached_facet_counts(
+        filter_data, queryset, results, scope, search.mode if search else None
+    )
     paginator = Paginator(
         results.select_related("lead_organisation", "municipality", "county").prefetch_related(
             Prefetch("goals", queryset=Goal.objects.order_by("number")), "tags"
