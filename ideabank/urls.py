@@ -15,6 +15,9 @@ urlpatterns = [
 # Bokmål without a prefix, English under /en/.
 urlpatterns += i18n_patterns(
     path("", views.home, name="home"),
+    path("om/", views.about, name="about"),
+    path("tilgjengelighet/", views.accessibility, name="accessibility"),
+    path("personvern/", views.privacy, name="privacy"),
     path("admin/", admin.site.urls),
     path("", include("initiatives.urls")),
     prefix_default_language=False,
