@@ -157,6 +157,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Idébanken <ikke-svar@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where visitors write about the site: named in the accessibility statement and privacy page.
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kontakt@example.org")
 
 LOGIN_URL = "admin:login"
 

@@ -1,7 +1,6 @@
 """Site-wide pages: the home page and the pages about the site itself."""
 
 from datetime import date
-from email.utils import parseaddr
 
 from django.conf import settings
 from django.db.models import Q
@@ -26,8 +25,8 @@ STATEMENT_UPDATED = date(2026, 11, 23)
 
 
 def contact_email() -> str:
-    """The address people may write to about the site, without its display name."""
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    """The address people may write to about the site (accessibility, privacy)."""
+    return settings.CONTACT_EMAIL
 
 
 def home(request: HttpRequest) -> HttpResponse:
