@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag, TaggedItem
 
+from initiatives import search
 from initiatives.filters import InitiativeFilter
 from initiatives.models import (
     ActorType,
@@ -86,16 +87,36 @@ def _field_counts(queryset: QuerySet, key: str) -> dict[str, int]:
     return {str(value): n for value, n in rows if value not in (None, "")}
 
 
-def count_facets(
-    data: QueryDict, queryset: QuerySet, results: QuerySet, search_mode: str | None = None
-) -> dict[str, dict[str, int]]:
-    """Count every facet's values; `results` is `queryset` with all of `data` applied.
+def _multi_counts_from_keys(result_ids: QuerySet, goals: list[str]) -> dict[str, dict[str, int]]:
+    """PostgreSQL: every multi-valued facet from the facet keys, in one pass over the results."""
+    kinds = ("goal", "purpose", "actor_type", "focus_area", "tag", *(("target",) if goals else ()))
+    by_id = search.facet_key_counts(result_ids, kinds)
+    top_tags = sorted(by_id["tag"].items(), key=lambda item: -item[1])[:TOP_TAGS]
+    slugs = {
+        "purpose": dict(Purpose.objects.values_list("pk", "slug")),
+        "actor_type": dict(ActorType.objects.values_list("pk", "slug")),
+        "focus_area": dict(FocusArea.objects.values_list("pk", "slug")),
+        "tag": dict(
+            Tag.objects.filter(pk__in=[pk for pk, _ in top_tags]).values_list("pk", "slug")
+        ),
+        "target": dict(Target.objects.filter(goal__number__in=goals).values_list("pk", "code"))
+        if goals
+        else {},
+    }
+    counts = {"goal": {str(number): n for number, n in by_id["goal"].items()}, "target": {}}
+    for kind, names in slugs.items():
+        if kind in by_id:
+            counts[kind] = {names[pk]: n for pk, n in by_id[kind].items() if pk in names}
+    counts["tag"] = {slugs["tag"][pk]: n for pk, n in top_tags if pk in slugs["tag"]}
+    return counts
 
-    `search_mode` is how the text search of `results` went; the other bases search alike.
-    """
-    result_ids = ids(results)
+
+def _multi_counts_from_relations(
+    result_ids: QuerySet, goals: list[str]
+) -> dict[str, dict[str, int]]:
+    """Elsewhere: through the relations, a query per facet."""
     initiative_type = ContentType.objects.get_for_model(Initiative)
-    counts = {
+    return {
         "goal": _m2m_counts(Initiative.goals.through, "goal__number", result_ids),
         "purpose": _m2m_counts(Initiative.purposes.through, "purpose__slug", result_ids),
         "actor_type": _m2m_counts(Initiative.actor_types.through, "actortype__slug", result_ids),
@@ -107,14 +128,32 @@ def count_facets(
             .order_by("-n", "tag__slug")
             .values_list("tag__slug", "n")[:TOP_TAGS]
         ),
+        "target": (
+            _m2m_counts(
+                Initiative.targets.through,
+                "target__code",
+                result_ids,
+                target__goal__number__in=goals,
+            )
+            if goals
+            else {}
+        ),
     }
+
+
+def count_facets(
+    data: QueryDict, queryset: QuerySet, results: QuerySet, search_mode: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Count every facet's values; `results` is `queryset` with all of `data` applied.
+
+    `search_mode` is how the text search of `results` went; the other bases search alike.
+    """
+    result_ids = ids(results)
     goals = data.getlist("goal")
-    counts["target"] = (
-        _m2m_counts(
-            Initiative.targets.through, "target__code", result_ids, target__goal__number__in=goals
-        )
-        if goals
-        else {}
+    counts = (
+        _multi_counts_from_keys(result_ids, goals)
+        if search.on_postgresql()
+        else _multi_counts_from_relations(result_ids, goals)
     )
 
     def without(*names: str) -> QuerySet:
@@ -124,13 +163,16 @@ def count_facets(
         return InitiativeFilter(rest, queryset=queryset, search_mode=search_mode).qs
 
     group_base = ids(without("group"))
-    counts["group"] = {
-        group: n
-        for group, n in Initiative.actor_types.through.objects.filter(initiative_id__in=group_base)
-        .values("actortype__group")
-        .annotate(n=Count("initiative_id", distinct=True))
-        .values_list("actortype__group", "n")
-    }
+    if search.on_postgresql():
+        by_index = search.facet_key_counts(group_base, ("group",))["group"]
+        counts["group"] = {ActorType.Group.values[index]: n for index, n in by_index.items()}
+    else:
+        counts["group"] = dict(
+            Initiative.actor_types.through.objects.filter(initiative_id__in=group_base)
+            .values("actortype__group")
+            .annotate(n=Count("initiative_id", distinct=True))
+            .values_list("actortype__group", "n")
+        )
     counts["county"] = _field_counts(
         without("county", "municipality").annotate(
             county_number=Coalesce("county__number", "municipality__county__number")
@@ -148,30 +190,35 @@ def count_facets(
     )
     counts["phase"] = _field_counts(without("phase"), "phase")
     counts["involvement"] = _field_counts(without("involvement"), "involvement")
-    adopted_base = without("adopted")
-    adopted = adopted_base.filter(
-        Exists(Adoption.objects.filter(initiative=OuterRef("pk")))
-    ).count()
-    total = adopted_base.count()
-    counts["adopted"] = {"yes": adopted, "no": total - adopted}
+    adoption = without("adopted").aggregate(
+        total=Count("pk"),
+        yes=Count("pk", filter=Q(Exists(Adoption.objects.filter(initiative=OuterRef("pk"))))),
+    )
+    counts["adopted"] = {"yes": adoption["yes"], "no": adoption["total"] - adoption["yes"]}
     return counts
 
 
-def cached_facet_counts(
-    data: QueryDict,
-    queryset: QuerySet,
-    results: QuerySet,
-    scope: str,
-    search_mode: str | None = None,
-) -> dict[str, dict[str, int]]:
+@dataclass
+class Listing:
+    """What a list page needs besides the page itself; cached per query."""
+
+    counts: dict[str, dict[str, int]]
+    total: int
+    search_mode: str | None
+
+
+def listing_cache_key(data: QueryDict, scope: str) -> str:
     state = sorted((key, sorted(data.getlist(key))) for key in data if key not in ("sort", "page"))
     digest = hashlib.sha256(json.dumps([scope, state]).encode()).hexdigest()
-    key = f"initiatives:facets:{catalogue_version()}:{digest}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = count_facets(data, queryset, results, search_mode)
-        cache.set(key, counts, CACHE_SECONDS)
-    return counts
+    return f"initiatives:listing:{catalogue_version()}:{digest}"
+
+
+def cached_listing(key: str) -> Listing | None:
+    return cache.get(key)
+
+
+def store_listing(key: str, listing: Listing) -> None:
+    cache.set(key, listing, CACHE_SECONDS)
 
 
 def _labels(data: QueryDict) -> dict[str, dict[str, str]]:

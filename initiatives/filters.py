@@ -16,7 +16,7 @@ from initiatives.models import (
     Purpose,
     Target,
 )
-from initiatives.search import SearchResult, search
+from initiatives.search import SearchResult, search, with_all
 
 GOAL_CHOICES = [(str(number), str(number)) for number in range(1, 18)]
 
@@ -42,46 +42,39 @@ class InitiativeFilter(django_filters.FilterSet):
 
     purpose = django_filters.ModelMultipleChoiceFilter(
         label=_("Purpose"),
-        field_name="purposes__slug",
         to_field_name="slug",
         queryset=Purpose.objects.all(),
-        conjoined=True,
+        method="filter_all",
     )
     group = django_filters.ChoiceFilter(
         label=_("Stakeholder group"), choices=ActorType.Group.choices, method="filter_group"
     )
     actor_type = django_filters.ModelMultipleChoiceFilter(
         label=_("Actor type"),
-        field_name="actor_types__slug",
         to_field_name="slug",
         queryset=ActorType.objects.all(),
-        conjoined=True,
+        method="filter_all",
     )
     goal = django_filters.MultipleChoiceFilter(
-        label=_("Sustainable Development Goal"),
-        field_name="goals__number",
-        choices=GOAL_CHOICES,
-        conjoined=True,
+        label=_("Sustainable Development Goal"), choices=GOAL_CHOICES, method="filter_all"
     )
     target = django_filters.ModelMultipleChoiceFilter(
         label=_("Target"),
-        field_name="targets__code",
         to_field_name="code",
         queryset=Target.objects.all(),
-        conjoined=True,
+        method="filter_all",
     )
     focus_area = django_filters.ModelMultipleChoiceFilter(
         label=_("Focus area"),
-        field_name="focus_areas__slug",
         to_field_name="slug",
         queryset=FocusArea.objects.all(),
-        conjoined=True,
+        method="filter_all",
     )
     tag = django_filters.ModelMultipleChoiceFilter(
         label=_("Tag"),
         to_field_name="slug",
         queryset=Tag.objects.all(),
-        method="filter_tags",
+        method="filter_all",
     )
     county = django_filters.ModelChoiceFilter(
         label=_("County"),
@@ -119,19 +112,11 @@ class InitiativeFilter(django_filters.FilterSet):
         self.search_mode = search_mode
         self.search_result: SearchResult | None = None
 
-    def filter_group(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(
-            Exists(
-                Initiative.actor_types.through.objects.filter(
-                    initiative=OuterRef("pk"), actortype__group=value
-                )
-            )
-        )
+    def filter_all(self, queryset: QuerySet, name: str, values) -> QuerySet:
+        return with_all(queryset, name, values)
 
-    def filter_tags(self, queryset: QuerySet, name: str, tags) -> QuerySet:
-        for tag in tags:
-            queryset = queryset.filter(tags=tag)
-        return queryset
+    def filter_group(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return with_all(queryset, "group", [value])
 
     def filter_county(self, queryset: QuerySet, name: str, county: County) -> QuerySet:
         return queryset.filter(Q(county=county) | Q(municipality__county=county))

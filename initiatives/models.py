@@ -4,6 +4,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
@@ -22,6 +23,18 @@ def in_active_language(nb: str, en: str) -> str:
     if (get_language() or "").startswith("en") and en:
         return en
     return nb
+
+
+class FacetKeysField(ArrayField):
+    """PostgreSQL's integer array; elsewhere an unused, always empty column.
+
+    The array's SQL cast would break SQLite's statements, so it is left out there.
+    """
+
+    def get_placeholder(self, value, compiler, connection) -> str:
+        if connection.vendor != "postgresql":
+            return "%s"
+        return super().get_placeholder(value, compiler, connection)
 
 
 class TimeStampedModel(models.Model):
@@ -356,21 +369,24 @@ class InitiativeQuerySet(models.QuerySet):
         # IN inside an aggregate's filter would blank the whole score).
         newest = 150
         kinds = [
-            (tag_ids, 2, "tagged_items__tag_id__in", TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids).order_by("-object_id").values("object_id")),
-            (focus_ids, 2, "focus_areas__in", Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids).order_by("-initiative_id").values("initiative_id")),
-            (goal_ids, 1, "goals__in", Initiative.goals.through.objects.filter(goal_id__in=goal_ids).order_by("-initiative_id").values("initiative_id")),
+            (tag_ids, 2, "tagged_items__tag_id__in", TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids).order_by("-object_id").values_list("object_id", flat=True)),
+            (focus_ids, 2, "focus_areas__in", Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
+            (goal_ids, 1, "goals__in", Initiative.goals.through.objects.filter(goal_id__in=goal_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
         ]  # fmt: skip
         kinds = [kind for kind in kinds if kind[0]]
         if not kinds:
             return []
-        shares_something = Q()
+        # Two small steps: the candidates' ids (at most 150 a kind, one query each), then
+        # their scores. One query with the three as subqueries is planned as a full scan.
+        candidate_ids = set()
+        for *_kind, sharers in kinds:
+            candidate_ids.update(sharers[:newest])
         score = search.title_similarity(initiative.title)
-        for kind_ids, weight, lookup, sharers in kinds:
-            shares_something |= Q(pk__in=sharers[:newest])
+        for kind_ids, weight, lookup, _sharers in kinds:
             score = score + weight * models.Count(
                 lookup.split("__")[0], filter=Q(**{lookup: kind_ids}), distinct=True
             )
-        candidates = self.exclude(pk=initiative.pk).filter(shares_something)
+        candidates = self.exclude(pk=initiative.pk).filter(pk__in=candidate_ids)
         return list(
             candidates.annotate(score=score)
             .filter(score__gt=0)
@@ -379,7 +395,11 @@ class InitiativeQuerySet(models.QuerySet):
         )
 
     def refresh_search_vectors(self) -> None:
-        """Recompute the stored full-text vectors of these initiatives (PostgreSQL only)."""
+        """Recompute what search and facets read: the full-text vectors and facet keys.
+
+        PostgreSQL only (SQLite filters through the relations directly). Call it after
+        the relations an initiative's search reads have changed.
+        """
         from initiatives import search
 
         search.refresh_vectors(self)
@@ -571,8 +591,12 @@ class Initiative(TimeStampedModel):
     rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True, editable=False)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     rejection_reason = models.TextField(_("reason for rejection"), blank=True, editable=False)
-    # Full-text index on PostgreSQL, kept by InitiativeQuerySet.refresh_search_vectors().
+    # Search indexes on PostgreSQL, both kept by InitiativeQuerySet.refresh_search_vectors():
+    # the full-text vector, and one integer per goal, purpose, actor type, stakeholder
+    # group, focus area, target and tag (see initiatives.search.FACET_KEY_BASE), GIN-indexed
+    # so that combined facets and their counts need no joins.
     search_vector = SearchVectorField(null=True, editable=False)
+    facet_keys = FacetKeysField(models.IntegerField(), null=True, blank=True, editable=False)
 
     objects = InitiativeQuerySet.as_manager()
 
@@ -581,7 +605,10 @@ class Initiative(TimeStampedModel):
         verbose_name = _("initiative")
         verbose_name_plural = _("initiatives")
         permissions = [("moderate_initiative", _("Can publish, reject and archive initiatives"))]
-        indexes = [models.Index(fields=["status", "-published_at"], name="initiative_status_pub")]
+        indexes = [
+            # The public list's order; with the id it answers a page's ids from the index alone.
+            models.Index(fields=["status", "-published_at", "-id"], name="initiative_status_pub")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True)

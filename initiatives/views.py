@@ -10,9 +10,13 @@ from initiatives.facets import (
     FACETS,
     SINGLE,
     Chip,
+    Listing,
     build_facets,
-    cached_facet_counts,
+    cached_listing,
     clear_all_url,
+    count_facets,
+    listing_cache_key,
+    store_listing,
 )
 from initiatives.filters import InitiativeFilter, Sort
 from initiatives.models import (
@@ -53,6 +57,30 @@ def clean_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
         if usable:
             data.setlist(key, list(dict.fromkeys(usable)))
     return data, problems
+
+
+class KnownCountPaginator(Paginator):
+    """Pages of a queryset whose count is known (cached), read in two steps.
+
+    First the page's ids, which an index answers even far into the list, then
+    the full rows of just those ids: a late page no longer reads every row
+    before it.
+    """
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
 def page_number(request: HttpRequest) -> int:
@@ -96,17 +124,29 @@ def browse(
             data.pop(name, None)
             filter_data.pop(name, None)
         filterset = InitiativeFilter(filter_data, queryset=queryset)
+    # Facet counts, the total and how the text search went are cached per query;
+    # the page itself is always read fresh.
+    key = listing_cache_key(filter_data, scope)
+    listing = cached_listing(key)
+    if listing:
+        filterset.search_mode = listing.search_mode
     results = filterset.qs
     search = filterset.search_result
-
-    counts = cached_facet_counts(
-        filter_data, queryset, results, scope, search.mode if search else None
-    )
-    paginator = Paginator(
+    if listing is None:
+        search_mode = search.mode if search else None
+        listing = Listing(
+            counts=count_facets(filter_data, queryset, results, search_mode),
+            total=results.count(),
+            search_mode=search_mode,
+        )
+        store_listing(key, listing)
+    counts = listing.counts
+    paginator = KnownCountPaginator(
         results.select_related("lead_organisation", "municipality", "county").prefetch_related(
             Prefetch("goals", queryset=Goal.objects.order_by("number")), "tags"
         ),
         PER_PAGE,
+        count=listing.total,
     )
     try:
         page = paginator.page(page_number(request))

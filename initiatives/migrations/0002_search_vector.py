@@ -17,11 +17,9 @@ DO $$ BEGIN
 END $$;
 CREATE INDEX IF NOT EXISTS initiative_search_vector ON initiatives_initiative USING gin (search_vector);
 CREATE INDEX IF NOT EXISTS initiative_title_trgm ON initiatives_initiative USING gin (title gin_trgm_ops);
-CREATE INDEX IF NOT EXISTS initiative_summary_trgm ON initiatives_initiative USING gin (summary gin_trgm_ops);
 """
 
 POSTGRESQL_TEARDOWN = """
-DROP INDEX IF EXISTS initiative_summary_trgm;
 DROP INDEX IF EXISTS initiative_title_trgm;
 DROP INDEX IF EXISTS initiative_search_vector;
 DROP TEXT SEARCH CONFIGURATION IF EXISTS ideabank_nb;
