@@ -350,49 +350,43 @@ class InitiativeQuerySet(models.QuerySet):
         return self.filter(status=Initiative.Status.SUBMITTED)
 
     def related_to(self, initiative: "Initiative", limit: int = 4) -> list["Initiative"]:
-        """Initiatives sharing the most tags, focus areas and goals with `initiative`, in one query.
+        """Initiatives sharing the most tags, focus areas and goals with `initiative`.
 
-        Candidates are the newest few hundred sharing anything, so the cost does not
-        grow with the bank; tags and focus areas count double (they are more specific
-        than goals), and on PostgreSQL a similar title adds to the score.
+        Counted over the newest rows that share each kind (a bounded window, so the
+        cost does not grow with the bank): a shared tag or focus area weighs 2, a
+        shared goal 1; on PostgreSQL a similar title breaks ties.
         """
         from django.contrib.contenttypes.models import ContentType
         from taggit.models import TaggedItem
 
         from initiatives import search
 
-        goal_ids = [goal.pk for goal in initiative.goals.all()]
-        focus_ids = [focus.pk for focus in initiative.focus_areas.all()]
-        tag_ids = [tag.pk for tag in initiative.tags.all()]
         content_type = ContentType.objects.get_for_model(Initiative)
-        # Newest sharers of each kind; a kind the initiative lacks adds nothing (an empty
-        # IN inside an aggregate's filter would blank the whole score).
-        newest = 150
-        kinds = [
-            (tag_ids, 2, "tagged_items__tag_id__in", TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids).order_by("-object_id").values_list("object_id", flat=True)),
-            (focus_ids, 2, "focus_areas__in", Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
-            (goal_ids, 1, "goals__in", Initiative.goals.through.objects.filter(goal_id__in=goal_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
+        tag_ids = [tag.pk for tag in initiative.tags.all()]
+        focus_ids = [focus.pk for focus in initiative.focus_areas.all()]
+        goal_ids = [goal.pk for goal in initiative.goals.all()]
+        window = 300
+        sharing = [
+            (2, tag_ids, TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids).order_by("-object_id").values_list("object_id", flat=True)),
+            (2, focus_ids, Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
+            (1, goal_ids, Initiative.goals.through.objects.filter(goal_id__in=goal_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
         ]  # fmt: skip
-        kinds = [kind for kind in kinds if kind[0]]
-        if not kinds:
+        scores: dict[int, int] = {}
+        for weight, ids, rows in sharing:
+            if ids:
+                # One row per shared tag, focus area or goal: counting them counts what is shared.
+                for pk in rows[:window]:
+                    scores[pk] = scores.get(pk, 0) + weight
+        scores.pop(initiative.pk, None)
+        best = sorted(scores, key=lambda pk: (-scores[pk], -pk))[: limit * 5]
+        if not best:
             return []
-        # Two small steps: the candidates' ids (at most 150 a kind, one query each), then
-        # their scores. One query with the three as subqueries is planned as a full scan.
-        candidate_ids = set()
-        for *_kind, sharers in kinds:
-            candidate_ids.update(sharers[:newest])
-        score = search.title_similarity(initiative.title)
-        for kind_ids, weight, lookup, _sharers in kinds:
-            score = score + weight * models.Count(
-                lookup.split("__")[0], filter=Q(**{lookup: kind_ids}), distinct=True
-            )
-        candidates = self.exclude(pk=initiative.pk).filter(pk__in=candidate_ids)
-        return list(
-            candidates.annotate(score=score)
-            .filter(score__gt=0)
-            .select_related("lead_organisation")
-            .order_by("-score", "-published_at", "-pk")[:limit]
+        candidates = self.filter(pk__in=best).select_related("lead_organisation")
+        candidates = candidates.annotate(similarity=search.title_similarity(initiative.title))
+        ranked = sorted(
+            candidates, key=lambda other: (-scores[other.pk] - other.similarity, -other.pk)
         )
+        return ranked[:limit]
 
     def refresh_search_vectors(self) -> None:
         """Recompute what search and facets read: the full-text vectors and facet keys.

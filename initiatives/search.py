@@ -150,7 +150,8 @@ def _search_postgresql(queryset: QuerySet, text: str, mode: str | None) -> Searc
         else:
             mode = Mode.FUZZY
     if mode == Mode.CAPPED:
-        newest = matches.order_by("-published_at", "-pk").values("pk")[:CAP]
+        # Read the newest CAP ids once; as a subquery every later query would repeat the search.
+        newest = list(matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:CAP])
         matches = queryset.filter(pk__in=newest)
     if mode in (Mode.EXACT, Mode.CAPPED):
         ranked = matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
