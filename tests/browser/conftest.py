@@ -1,0 +1,306 @@
+"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
+
+One browser per session, one page per test. Live-server tests are transactional,
+so the database is flushed after each one: `bank` reloads the reference data
+when it is gone and builds a small known set of initiatives every time.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page
+
+from initiatives.models import (
+    ActorType,
+    County,
+    FocusArea,
+    Goal,
+    Initiative,
+    Municipality,
+    Participation,
+    Purpose,
+    Target,
+)
+from tests.factories import make_adoption, make_initiative, make_link, make_organisation
+
+CHROMIUM = Path("/usr/bin/chromium")
+NO_CHROMIUM = f"Chromium not installed ({CHROMIUM}): browser tests skipped"
+Status = Initiative.Status
+HIDDEN_STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.REJECTED, Status.ARCHIVED]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives a real browser (Chromium) against the live server"
+    )
+    # pytest-playwright's own base_url fixture (a method of a plugin class) trips this
+    # deprecation in pytest 9; nothing here uses base_url.
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Live-server tests run last, after every test that relies on the reference data.
+
+    pytest-django sorts transactional tests last, but pytest then groups the tests of
+    pytest-playwright's session-scoped `browser_name` parameter wherever the first one
+    stands: their flushes would empty the tables under the tests that follow.
+    """
+    flushing = [item for item in items if "live_server" in getattr(item, "fixturenames", ())]
+    others = [item for item in items if "live_server" not in getattr(item, "fixturenames", ())]
+    items[:] = others + flushing
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _orm_beside_playwright() -> Iterator[None]:
+    """Let the ORM run in the thread where Playwright's sync API keeps an event loop.
+
+    Only while browser tests run (they run last): a subprocess another test starts
+    would inherit it, and `manage.py check --deploy` rightly refuses it.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chromium_installed() -> None:
+    """Without Chromium the browser tests skip, unless CI demands them."""
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("IDEABANK_REQUIRE_BROWSER") == "1":
+        pytest.fail(NO_CHROMIUM, pytrace=False)
+    pytest.skip(NO_CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(_chromium_installed) -> dict:
+    # Debian's Chromium only: Playwright never downloads a browser of its own.
+    return {
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def csp_violations() -> list[str]:
+    """What the browser console said about the Content Security Policy during the test."""
+    return []
+
+
+@pytest.fixture
+def page(page: Page, csp_violations: list[str]) -> Iterator[Page]:
+    """Pytest-playwright's page; any CSP violation on it fails the test (at teardown)."""
+    page.on(
+        "console",
+        lambda message: (
+            csp_violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    yield page
+    assert csp_violations == [], "Content Security Policy violations:\n" + "\n".join(csp_violations)
+
+
+@dataclass
+class Bank:
+    """The known data set every browser test starts from."""
+
+    site: str  # the live server's address, without a trailing slash
+    initiatives: dict[str, Initiative] = field(default_factory=dict)
+    hidden_titles: list[str] = field(default_factory=list)
+
+    def url(self, path: str, language: str = "nb") -> str:
+        prefix = "" if language == "nb" else f"/{language}"
+        return f"{self.site}{prefix}{path}"
+
+    def titles(self, *keys: str) -> list[str]:
+        return sorted(self.initiatives[key].title for key in keys)
+
+
+def publish(
+    *,
+    goals=(),
+    purposes=(),
+    actor_types=(),
+    focus_areas=(),
+    tags=(),
+    targets=(),
+    **fields,
+) -> Initiative:
+    initiative = make_initiative(status=fields.pop("status", Status.PUBLISHED), **fields)
+    initiative.goals.set(Goal.objects.filter(number__in=goals))
+    initiative.targets.set(Target.objects.filter(code__in=targets))
+    initiative.purposes.set(Purpose.objects.filter(slug__in=purposes))
+    initiative.actor_types.set(ActorType.objects.filter(slug__in=actor_types))
+    initiative.focus_areas.set(FocusArea.objects.filter(slug__in=focus_areas))
+    initiative.tags.set(list(tags))
+    return initiative
+
+
+REFERENCE_MODELS = (Goal, Target, County, Municipality, Purpose, FocusArea, ActorType)
+
+
+@pytest.fixture(scope="session")
+def reference_rows(django_db_setup, django_db_blocker) -> dict:
+    """The rows load_reference_data writes, read once per session.
+
+    Putting them back after a flush takes one INSERT per model instead of the
+    command's few hundred update_or_create calls: about a second per test on PostgreSQL.
+    """
+    with django_db_blocker.unblock():
+        if Goal.objects.count() == 0:
+            call_command("load_reference_data", verbosity=0)
+        return {model: list(model.objects.order_by("pk")) for model in REFERENCE_MODELS}
+
+
+@pytest.fixture
+def bank(live_server, transactional_db, reference_rows) -> Bank:
+    """Six published initiatives, and four hidden ones whose titles must never appear.
+
+    Four of the published ones mention "matsvinn"; of those three serve the purpose
+    "across sectors", and two of these work for goal 2: the visitor's path narrows
+    4 → 3 → 2.
+    """
+    if Goal.objects.count() == 0:  # the previous browser test's flush took them
+        for model, rows in reference_rows.items():
+            model.objects.bulk_create(rows)
+    oslo = Municipality.objects.get(number="0301")
+    bergen = Municipality.objects.get(number="4601")
+    trondelag = County.objects.get(number="50")
+    vestland = County.objects.get(number="46")
+    oslo_kommune = make_organisation(
+        name="Oslo kommune",
+        slug="oslo-kommune",
+        actor_type=ActorType.objects.get(slug="municipality"),
+        municipality=oslo,
+        description="Hovedstadens kommune, med mange barnehager og skoler.",
+        website="https://www.oslo.kommune.no/",
+    )
+    bank = Bank(site=live_server.url)
+    bank.initiatives["kindergartens"] = publish(
+        title="Matsvinn i barnehager",
+        slug="matsvinn-i-barnehager",
+        summary="Barnehager veier matsvinnet hver dag og halverer det på et år.",
+        description="Ansatte og barn veier maten som kastes.\n\nTallene deles med kjøkkenet.",
+        lead_organisation=oslo_kommune,
+        municipality=oslo,
+        phase=Initiative.Phase.RUNNING,
+        involvement=Initiative.Involvement.PARTICIPATION,
+        start_date=date(2025, 1, 1),
+        frame_goals="Halvere matsvinnet.",
+        frame_roles="Kommunen koordinerer, barnehagene veier.",
+        results="Matsvinnet gikk ned med 48 prosent.",
+        lessons="Barna var de beste ambassadørene.",
+        transfer_value="Kan gjøres i enhver barnehage med en vekt.",
+        contact_name="Kari Nordmann",
+        contact_role="Klimarådgiver",
+        goals=[2, 12],
+        targets=["12.3"],
+        purposes=["across-sectors"],
+        actor_types=["kindergarten", "municipality"],
+        focus_areas=["food-and-food-waste"],
+        tags=["matsvinn", "barnehage"],
+    )
+    bank.initiatives["school_canteens"] = publish(
+        title="Veiing av matsvinn i skolekantiner",
+        summary="Elever måler matsvinnet i kantina og foreslår tiltak.",
+        scope="regional",
+        municipality=None,
+        county=trondelag,
+        phase=Initiative.Phase.PILOT,
+        goals=[4, 12],
+        purposes=["across-sectors", "share-develop-scale"],
+        actor_types=["school"],
+        focus_areas=["food-and-food-waste", "competence-and-education"],
+        tags=["matsvinn"],
+    )
+    bank.initiatives["nursing_homes"] = publish(
+        title="Mindre matsvinn på sykehjem",
+        summary="Mindre porsjoner og bedre bestilling gir mindre matsvinn.",
+        municipality=bergen,
+        phase=Initiative.Phase.IDEA,
+        goals=[2, 3, 12],
+        purposes=["across-sectors"],
+        actor_types=["health-and-care"],
+        focus_areas=["food-and-food-waste"],
+        tags=["matsvinn"],
+    )
+    bank.initiatives["volunteers"] = publish(
+        title="Matsvinn og frivillighet",
+        summary="Frivillige henter overskuddsmat fra butikker og deler den ut.",
+        municipality=oslo,
+        phase=Initiative.Phase.RUNNING,
+        goals=[2, 12],
+        purposes=["regions-and-municipalities"],
+        actor_types=["voluntary-organisation"],
+        focus_areas=["food-and-food-waste", "public-health-and-inclusion"],
+    )
+    bank.initiatives["furniture"] = publish(
+        title="Sirkulære innkjøp av møbler",
+        summary="Kommunen kjøper brukte møbler og setter krav om ombruk.",
+        scope="national",
+        municipality=None,
+        phase=Initiative.Phase.COMPLETED,
+        goals=[12],
+        purposes=["procurers-and-suppliers"],
+        actor_types=["procurement-unit", "municipality"],
+        focus_areas=["sustainable-procurement", "sharing-and-reuse"],
+        tags=["ombruk"],
+    )
+    bank.initiatives["cycling"] = publish(
+        title="Sykkelvennlig kommune",
+        summary="Trygge sykkelveier til skolen for alle barn.",
+        scope="regional",
+        municipality=None,
+        county=vestland,
+        phase=Initiative.Phase.RUNNING,
+        goals=[3, 11],
+        purposes=["municipality-county-state"],
+        actor_types=["municipality", "school"],
+        focus_areas=["mobility-and-transport"],
+    )
+    kindergartens = bank.initiatives["kindergartens"]
+    Participation.objects.create(
+        initiative=kindergartens,
+        organisation=make_organisation(name="Bergen kommune", slug="bergen-kommune"),
+    )
+    make_adoption(initiative=kindergartens)
+    make_link(initiative=kindergartens, title="Sluttrapport", url="https://example.org/rapport")
+    for status in HIDDEN_STATUSES:
+        # Every facet and word the visitor chooses, so any leak would show up.
+        hidden = publish(
+            title=f"Hemmelig matsvinn ({status})",
+            summary="Matsvinn som ingen utenfor skal se.",
+            status=status,
+            lead_organisation=oslo_kommune,
+            municipality=oslo,
+            phase=Initiative.Phase.RUNNING,
+            goals=[2, 12],
+            purposes=["across-sectors"],
+            actor_types=["kindergarten"],
+            focus_areas=["food-and-food-waste"],
+            tags=["matsvinn"],
+        )
+        bank.hidden_titles.append(hidden.title)
+    Initiative.objects.all().refresh_search_vectors()
+    for initiative in bank.initiatives.values():
+        initiative.refresh_from_db()
+    return bank
