@@ -205,6 +205,7 @@ class Listing:
     counts: dict[str, dict[str, int]]
     total: int
     search_mode: str | None
+    capped_ids: list[int] | None = None
 
 
 def listing_cache_key(data: QueryDict, scope: str) -> str:

@@ -343,8 +343,8 @@ class IllegalTransition(Exception):
 
 class InitiativeQuerySet(models.QuerySet):
     def published(self) -> "InitiativeQuerySet":
-        """Only what the public may see."""
-        return self.filter(status=Initiative.Status.PUBLISHED)
+        """Only what the public may see (without the search indexes, which pages never show)."""
+        return self.filter(status=Initiative.Status.PUBLISHED).defer("search_vector", "facet_keys")
 
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)

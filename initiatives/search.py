@@ -110,6 +110,7 @@ class Mode:
 class SearchResult:
     queryset: QuerySet
     mode: str = Mode.EXACT
+    capped_ids: list[int] | None = None  # in CAPPED mode, the newest CAP matches
 
     @property
     def capped(self) -> bool:
@@ -124,21 +125,26 @@ def on_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def search(queryset: QuerySet, text: str, mode: str | None = None) -> SearchResult:
+def search(
+    queryset: QuerySet, text: str, mode: str | None = None, capped_ids: list[int] | None = None
+) -> SearchResult:
     """Narrow `queryset` to initiatives matching `text`, annotated with `rank`.
 
     Without `mode` the search decides it (two small queries on PostgreSQL); pass the
-    mode of an earlier search to narrow other querysets the same way without deciding again.
+    mode of an earlier search to narrow other querysets the same way without deciding again,
+    and its `capped_ids` to reuse the newest matches it found for the same queryset.
     """
     text = " ".join(text.split()[:MAX_WORDS])
     if not text:
         return SearchResult(queryset.annotate(rank=Value(0.0, output_field=FloatField())))
     if on_postgresql():
-        return _search_postgresql(queryset, text, mode)
+        return _search_postgresql(queryset, text, mode, capped_ids)
     return _search_simple(queryset, text)
 
 
-def _search_postgresql(queryset: QuerySet, text: str, mode: str | None) -> SearchResult:
+def _search_postgresql(
+    queryset: QuerySet, text: str, mode: str | None, capped_ids: list[int] | None
+) -> SearchResult:
     query = SearchQuery(text, search_type="websearch", config=CONFIG)
     matches = queryset.filter(search_vector=query)
     if mode is None:
@@ -151,11 +157,13 @@ def _search_postgresql(queryset: QuerySet, text: str, mode: str | None) -> Searc
             mode = Mode.FUZZY
     if mode == Mode.CAPPED:
         # Read the newest CAP ids once; as a subquery every later query would repeat the search.
-        newest = list(matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:CAP])
-        matches = queryset.filter(pk__in=newest)
+        if capped_ids is None:
+            newest = matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:CAP]
+            capped_ids = list(newest)
+        matches = queryset.filter(pk__in=capped_ids)
     if mode in (Mode.EXACT, Mode.CAPPED):
         ranked = matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
-        return SearchResult(ranked, mode)
+        return SearchResult(ranked, mode, capped_ids if mode == Mode.CAPPED else None)
     # Titles only: word similarity over every summary costs seconds at 100 000 initiatives.
     similar = queryset.filter(title__trigram_word_similar=text)
     ranked = similar.annotate(rank=TrigramWordSimilarity(text, "title"))

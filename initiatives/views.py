@@ -130,6 +130,7 @@ def browse(
     listing = cached_listing(key)
     if listing:
         filterset.search_mode = listing.search_mode
+        filterset.capped_ids = listing.capped_ids
     results = filterset.qs
     search = filterset.search_result
     if listing is None:
@@ -138,6 +139,7 @@ def browse(
             counts=count_facets(filter_data, queryset, results, search_mode),
             total=results.count(),
             search_mode=search_mode,
+            capped_ids=search.capped_ids if search else None,
         )
         store_listing(key, listing)
     counts = listing.counts
