@@ -163,6 +163,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where visitors write about the site: named in the accessibility statement and privacy page.
 CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kontakt@example.org")
 
+# Cache: facet counts and the catalogue version live here. Every process must see the
+# same cache, so production with more than one process sets REDIS_URL.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 LOGIN_URL = "admin:login"
 
 # Security headers. Cookies and HSTS only make sense over HTTPS, so they follow DEBUG.

@@ -100,7 +100,8 @@ def browse(
     """Filter, search, count facets and paginate `queryset` (already public) from the URL.
 
     `fixed` holds facet values a page stands for (the goal of a goal page): they
-    filter like the rest but are not shown as removable choices.
+    filter like the rest but are not shown as removable choices. `scope` names a
+    base queryset narrower than all published initiatives, for the cache key.
     """
     fixed = fixed or {}
     data, problems = clean_query(request)
@@ -220,7 +221,6 @@ def goal_detail(request: HttpRequest, number: int) -> HttpResponse:
         request,
         Initiative.objects.published(),
         fixed={"goal": str(goal.number)},
-        scope=f"goal:{goal.number}",
     )
     context["goal"] = goal
     context["targets"] = goal.targets.all()
@@ -233,7 +233,6 @@ def actor_type_detail(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         Initiative.objects.published(),
         fixed={"actor_type": actor_type.slug},
-        scope=f"actor:{slug}",
     )
     context["actor_type"] = actor_type
     return render(request, "initiatives/actortype_detail.html", context)
@@ -245,7 +244,6 @@ def purpose_detail(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         Initiative.objects.published(),
         fixed={"purpose": purpose.slug},
-        scope=f"purpose:{slug}",
     )
     context["purpose"] = purpose
     return render(request, "initiatives/purpose_detail.html", context)

@@ -116,3 +116,20 @@ def test_pages_carry_strict_csp(client):
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_redis_url_gives_processes_one_shared_cache():
+    key = f"ideabank-settings-test-{os.getpid()}"
+    write = f"import django; django.setup(); from django.core.cache import cache; cache.set({key!r}, 'shared', 60)"
+    read = f"import django; django.setup(); from django.core.cache import cache; print(cache.get({key!r}))"
+    redis = {**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/0"}
+
+    written = run_django(["-c", write], **redis)
+    shared = run_django(["-c", read], **redis)
+    run_django(["-c", write], **PRODUCTION_ENV)
+    local = run_django(["-c", read], **PRODUCTION_ENV)
+
+    assert written.returncode == 0, written.stderr
+    assert shared.stdout.strip() == "shared"
+    # Without REDIS_URL each process has its own memory cache.
+    assert local.stdout.strip() == "None"
