@@ -40,7 +40,6 @@ from initiatives.models import (
 MULTI = ("goal", "target", "purpose", "actor_type", "focus_area", "tag")
 SINGLE = ("group", "county", "municipality", "phase", "involvement", "adopted")
 FACETS = ("goal", "target", "purpose", "group", "actor_type", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted")  # fmt: skip
-NOT_FACETS = ("q", "sort", "page")
 TOP_TAGS = 20
 CACHE_SECONDS = 600
 
