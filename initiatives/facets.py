@@ -213,12 +213,34 @@ def listing_cache_key(data: QueryDict, scope: str) -> str:
     return f"initiatives:listing:{catalogue_version()}:{digest}"
 
 
-def cached_listing(key: str) -> Listing | None:
-    return cache.get(key)
+def listing_for(filterset: InitiativeFilter, scope: str = "") -> tuple[QuerySet, Listing]:
+    """The filtered results and their Listing, from the cache when another request made it.
+
+    A cached Listing also tells the filterset how its text search went, so the
+    search is not decided again; the page itself is always read fresh.
+    """
+    key = listing_cache_key(filterset.data, scope)
+    listing = cache.get(key)
+    if listing:
+        filterset.search_mode = listing.search_mode
+        filterset.capped_ids = listing.capped_ids
+    results = filterset.qs
+    if listing is None:
+        search = filterset.search_result
+        search_mode = search.mode if search else None
+        listing = Listing(
+            counts=count_facets(filterset.data, filterset.queryset, results, search_mode),
+            total=results.count(),
+            search_mode=search_mode,
+            capped_ids=search.capped_ids if search else None,
+        )
+        cache.set(key, listing, CACHE_SECONDS)
+    return results, listing
 
 
-def store_listing(key: str, listing: Listing) -> None:
-    cache.set(key, listing, CACHE_SECONDS)
+def warm_public_listing() -> None:
+    """Count the unfiltered list now, so its first visitor after a change need not wait."""
+    listing_for(InitiativeFilter(QueryDict(), queryset=Initiative.objects.published()))
 
 
 def _labels(data: QueryDict) -> dict[str, dict[str, str]]:

@@ -758,12 +758,20 @@ def catalogue_version() -> int:
 
 
 def catalogue_changed() -> None:
+    """Retire every cached count, then count the unfiltered list again at once.
+
+    The recount (about a second at 100 000 initiatives) is paid by whoever changed
+    the catalogue, such as a moderator publishing, instead of the next visitor.
+    """
     from django.core.cache import cache
+
+    from initiatives.facets import warm_public_listing
 
     try:
         cache.incr(CATALOGUE_VERSION_KEY)
     except ValueError:
         cache.set(CATALOGUE_VERSION_KEY, 2, timeout=None)
+    warm_public_listing()
 
 
 class InitiativeStatusChange(models.Model):

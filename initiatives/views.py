@@ -10,13 +10,9 @@ from initiatives.facets import (
     FACETS,
     SINGLE,
     Chip,
-    Listing,
     build_facets,
-    cached_listing,
     clear_all_url,
-    count_facets,
-    listing_cache_key,
-    store_listing,
+    listing_for,
 )
 from initiatives.filters import InitiativeFilter, Sort
 from initiatives.models import (
@@ -125,24 +121,8 @@ def browse(
             data.pop(name, None)
             filter_data.pop(name, None)
         filterset = InitiativeFilter(filter_data, queryset=queryset)
-    # Facet counts, the total and how the text search went are cached per query;
-    # the page itself is always read fresh.
-    key = listing_cache_key(filter_data, scope)
-    listing = cached_listing(key)
-    if listing:
-        filterset.search_mode = listing.search_mode
-        filterset.capped_ids = listing.capped_ids
-    results = filterset.qs
+    results, listing = listing_for(filterset, scope)
     search = filterset.search_result
-    if listing is None:
-        search_mode = search.mode if search else None
-        listing = Listing(
-            counts=count_facets(filter_data, queryset, results, search_mode),
-            total=results.count(),
-            search_mode=search_mode,
-            capped_ids=search.capped_ids if search else None,
-        )
-        store_listing(key, listing)
     counts = listing.counts
     paginator = KnownCountPaginator(
         results.select_related("lead_organisation", "municipality", "county").prefetch_related(

@@ -97,3 +97,18 @@ def test_detail_page_query_count_does_not_grow(client, django_assert_num_queries
     assert len(small_page.context["initiative"].goals.all()) == 2
     assert len(big_page.context["initiative"].goals.all()) == 17
     assert len(big_page.context["initiative"].adoptions.all()) == 20
+
+
+def test_publishing_counts_the_list_for_its_next_visitor(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks, submitter, moderator
+):
+    full_initiative()
+    initiative = make_initiative(status=Initiative.Status.SUBMITTED, created_by=submitter)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        initiative.publish(by=moderator)
+
+    # The same queries as a list whose counts another visitor already made.
+    with django_assert_num_queries(11):
+        response = client.get("/tiltak/")
+    assert response.context["paginator"].count == 2

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import django
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.paginator import Paginator
 from django.db import connection
@@ -42,7 +43,7 @@ from django.utils import timezone, translation
 
 from ideabank import urls as project_urls
 from initiatives import search
-from initiatives.models import Initiative, catalogue_changed
+from initiatives.models import CATALOGUE_VERSION_KEY, Initiative, catalogue_version
 
 FLOOR = "benchmark-floor"
 LIST_TARGET_MS = 150.0
@@ -117,6 +118,11 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
+def retire_cached_counts() -> None:
+    """A new catalogue version, without the recount a real change does (that would warm it)."""
+    cache.set(CATALOGUE_VERSION_KEY, catalogue_version() + 1, timeout=None)
+
+
 class Command(BaseCommand):
     help = (
         "Measure the server time of the initiative list (plain, faceted, searched, last page), "
@@ -160,7 +166,7 @@ class Command(BaseCommand):
             pages = self.pages(published, total, runs + warmup + 1, options)
             self.environment(total, runs, warmup)
             # Facet counts are cached per catalogue version: a new version makes the first request cold.
-            catalogue_changed()
+            retire_cached_counts()
             client = Client(HTTP_HOST=self.host)
             for page in pages:
                 self.measure(client, page, runs, warmup)
@@ -316,7 +322,7 @@ class Command(BaseCommand):
         """Two more requests with every query recorded: facet counts uncached, then cached."""
         for label in ("uncached", "cached"):
             if label == "uncached":
-                catalogue_changed()
+                retire_cached_counts()
             with CaptureQueriesContext(connection) as captured:
                 client.get(page.url(0), secure=True)
             timed = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
