@@ -357,9 +357,18 @@ class InitiativeQuerySet(models.QuerySet):
         shared goal 1; on PostgreSQL a similar title breaks ties.
         """
         from django.contrib.contenttypes.models import ContentType
+        from django.core.cache import cache
         from taggit.models import TaggedItem
 
         from initiatives import search
+
+        # The choice is cached per catalogue version; the rows are always read fresh.
+        key = f"initiatives:related:{catalogue_version()}:{initiative.pk}:{limit}"
+        cached_ids = cache.get(key)
+        if cached_ids is not None:
+            rows = self.filter(pk__in=cached_ids).select_related("lead_organisation")
+            by_pk = {row.pk: row for row in rows}
+            return [by_pk[pk] for pk in cached_ids if pk in by_pk]
 
         content_type = ContentType.objects.get_for_model(Initiative)
         tag_ids = [tag.pk for tag in initiative.tags.all()]
@@ -380,13 +389,15 @@ class InitiativeQuerySet(models.QuerySet):
         scores.pop(initiative.pk, None)
         best = sorted(scores, key=lambda pk: (-scores[pk], -pk))[: limit * 5]
         if not best:
+            cache.set(key, [], 600)
             return []
         candidates = self.filter(pk__in=best).select_related("lead_organisation")
         candidates = candidates.annotate(similarity=search.title_similarity(initiative.title))
         ranked = sorted(
             candidates, key=lambda other: (-scores[other.pk] - other.similarity, -other.pk)
-        )
-        return ranked[:limit]
+        )[:limit]
+        cache.set(key, [other.pk for other in ranked], 600)
+        return ranked
 
     def refresh_search_vectors(self) -> None:
         """Recompute what search and facets read: the full-text vectors and facet keys.
