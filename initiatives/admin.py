@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -25,7 +24,7 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
-    catalogue_changed,
+    catalogue_changed_on_commit,
 )
 
 # --- Taxonomy and places ---------------------------------------------------------
@@ -304,7 +303,7 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         # Tags, goals and partners are saved only now; search reads them all.
         Initiative.objects.filter(pk=form.instance.pk).refresh_search_vectors()
         if form.instance.is_published:
-            transaction.on_commit(catalogue_changed)
+            catalogue_changed_on_commit()
 
     # --- Moderation actions: they call the model's moves, one initiative at a time ---
 

@@ -1,7 +1,12 @@
 import pytest
 from django.db import transaction
 
-from initiatives.models import IllegalTransition, Initiative, InitiativeStatusChange
+from initiatives.models import (
+    IllegalTransition,
+    Initiative,
+    InitiativeStatusChange,
+    catalogue_changed,
+)
 from tests.factories import make_initiative, make_moderator, make_user
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +211,18 @@ def test_published_queryset_holds_only_published():
         make_initiative(status=status)
 
     assert list(Initiative.objects.published()) == [published]
+
+
+def test_many_moves_in_one_transaction_recount_the_catalogue_once(
+    django_capture_on_commit_callbacks,
+):
+    moderator = make_moderator()
+    initiatives = [make_initiative(status=Status.SUBMITTED) for _ in range(3)]
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for initiative in initiatives:
+            initiative.publish(by=moderator)
+
+    assert [callback for callback in callbacks if callback is catalogue_changed] == [
+        catalogue_changed
+    ]

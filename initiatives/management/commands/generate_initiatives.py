@@ -38,7 +38,7 @@ from initiatives.models import (
     Purpose,
     Scope,
     Target,
-    catalogue_changed,
+    catalogue_changed_on_commit,
 )
 
 PREFIX = "syn-"
@@ -318,7 +318,7 @@ class Command(BaseCommand):
             self.write_batch(rng, organisations, first + made, size)
             made += size
             self.say(f"  {made}/{count} initiatives ({time.perf_counter() - started:.1f} s)")
-        transaction.on_commit(catalogue_changed)
+        catalogue_changed_on_commit()
         self.analyse()
         self.say(f"Done: {count} initiatives in {time.perf_counter() - started:.1f} s.")
 

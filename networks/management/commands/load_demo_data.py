@@ -29,7 +29,7 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
-    catalogue_changed,
+    catalogue_changed_on_commit,
 )
 from networks.models import (
     Event,
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 self.load_event(item)
             # Titles, tags and partners may have changed: refresh what search reads.
             Initiative.objects.filter(slug__in=self.initiatives).refresh_search_vectors()
-            transaction.on_commit(catalogue_changed)
+            catalogue_changed_on_commit()
         if options["verbosity"]:
             self.stdout.write(
                 f"Demo data: {len(self.organisations)} organisations, {len(self.initiatives)} initiatives, "
