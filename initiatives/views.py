@@ -168,6 +168,8 @@ def browse(
         "facet_help": FACET_HELP,
         "chips": chips,
         "clear_all_url": clear_all_url(data),
+        # "Clear all" keeps the search text, so it means something only with a facet chosen.
+        "facets_chosen": any(name in data for name in FACETS),
         "search_text": data.get("q", ""),
         "capped": bool(search and search.capped),
         "cap": CAP,

@@ -297,3 +297,11 @@ def test_simple_search_finds_words_in_title_summary_and_description(client, bank
     response = client.get("/en/tiltak/", {"q": "ombruk"})
 
     assert titles(response) == ["Et annet tiltak", "Ombruk av møbler"]
+
+
+def test_clear_all_offered_only_with_a_facet_chosen(client, bank):
+    search_only = client.get("/en/tiltak/?q=matsvinn")
+    with_facet = client.get("/en/tiltak/?q=matsvinn&goal=12")
+
+    assert "Clear all filters" not in search_only.text
+    assert "Clear all filters" in with_facet.text
