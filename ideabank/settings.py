@@ -174,7 +174,9 @@ CACHES = {
     )
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:my_page"
+LOGOUT_REDIRECT_URL = "home"
 
 # Security headers. Cookies and HSTS only make sense over HTTPS, so they follow DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
@@ -242,7 +242,17 @@ def validate_organisation_number(value: str) -> None:
         )
 
 
+class OrganisationQuerySet(models.QuerySet):
+    def approved(self) -> "OrganisationQuerySet":
+        """Organisations a moderator has accepted: the only ones shown to the public."""
+        return self.filter(status=Organisation.Status.APPROVED)
+
+
 class Organisation(TimeStampedModel):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=220, unique=True)
     actor_type = models.ForeignKey(
@@ -271,9 +281,24 @@ class Organisation(TimeStampedModel):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="OrganisationMember",
+        through_fields=("organisation", "user"),
         related_name="organisations",
         verbose_name=_("members"),
     )
+    # Organisations proposed by users wait for a moderator before the public sees them.
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.APPROVED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -298,11 +323,32 @@ class Organisation(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("initiatives:organisation", args=[self.slug])
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+
+class OrganisationMemberQuerySet(models.QuerySet):
+    def active(self) -> "OrganisationMemberQuerySet":
+        return self.filter(status=OrganisationMember.Status.ACTIVE)
+
+    def requested(self) -> "OrganisationMemberQuerySet":
+        return self.filter(status=OrganisationMember.Status.REQUESTED)
+
 
 class OrganisationMember(TimeStampedModel):
+    """A user's place in an organisation; joining starts as a request a member approves."""
+
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
         MEMBER = "member", _("Member")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ACTIVE = "active", _("Active")
 
     organisation = models.ForeignKey(
         Organisation,
@@ -317,6 +363,20 @@ class OrganisationMember(TimeStampedModel):
         verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    objects = OrganisationMemberQuerySet.as_manager()
 
     class Meta:
         ordering = ["organisation__name", "user__username"]
@@ -333,6 +393,62 @@ class OrganisationMember(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.user} ({self.organisation})"
 
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def approve(self, *, by) -> None:
+        """Let a requested member in; they are told by e-mail in their language."""
+        from ideabank.models import language_of
+
+        if self.is_active:
+            return
+        self.status = self.Status.ACTIVE
+        self.approved_by = by
+        self.approved_at = timezone.now()
+        self.save(update_fields=["status", "approved_by", "approved_at", "updated"])
+        send_after_commit(
+            "email/membership_approved",
+            {"membership": self},
+            to=[self.user.email],
+            language=language_of(self.user),
+        )
+
+    def decline(self, *, by) -> None:
+        """Refuse a request: the row goes, so the person may ask again later."""
+        from ideabank.models import language_of
+
+        if self.is_active:
+            raise IllegalTransition(_("An active member cannot be declined; remove them instead."))
+        send_after_commit(
+            "email/membership_declined",
+            {"membership": self},
+            to=[self.user.email],
+            language=language_of(self.user),
+        )
+        self.delete()
+
+
+def request_membership(user, organisation: "Organisation") -> OrganisationMember:
+    """Ask to join `organisation`; its active members (or, if none, the moderators) are told.
+
+    Asking again while a request or membership exists returns the existing row.
+    """
+    membership, created = OrganisationMember.objects.get_or_create(
+        organisation=organisation,
+        user=user,
+        defaults={"status": OrganisationMember.Status.REQUESTED},
+    )
+    if created:
+        members = organisation.memberships.active().exclude(user__email="")
+        recipients = [m.user.email for m in members.select_related("user")]
+        send_after_commit(
+            "email/membership_requested",
+            {"membership": membership},
+            to=recipients or moderator_emails(),
+        )
+    return membership
+
 
 # --- Initiatives ----------------------------------------------------------------
 
@@ -348,6 +464,31 @@ class InitiativeQuerySet(models.QuerySet):
 
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)
+
+    def editable_by(self, user) -> "InitiativeQuerySet":
+        """What `user` may edit: moderators everything; others what they created or what an
+        organisation they are an active member of leads."""
+        if not user.is_authenticated:
+            return self.none()
+        if can_moderate(user):
+            return self.all()
+        led = OrganisationMember.objects.active().filter(user=user).values("organisation")
+        return self.filter(Q(created_by=user) | Q(lead_organisation__in=led))
+
+    def visible_to(self, user) -> "InitiativeQuerySet":
+        """What `user` may see: the published, plus what they may edit, plus the drafts of
+        initiatives their organisations are partners in (seen, not edited)."""
+        if not user.is_authenticated:
+            return self.published()
+        if can_moderate(user):
+            return self.all()
+        mine = OrganisationMember.objects.active().filter(user=user).values("organisation")
+        return self.filter(
+            Q(status=Initiative.Status.PUBLISHED)
+            | Q(created_by=user)
+            | Q(lead_organisation__in=mine)
+            | Q(pk__in=Participation.objects.filter(organisation__in=mine).values("initiative"))
+        )
 
     def related_to(self, initiative: "Initiative", limit: int = 4) -> list["Initiative"]:
         """Initiatives sharing the most tags, focus areas and goals with `initiative`.
@@ -743,9 +884,37 @@ class Initiative(TimeStampedModel):
             catalogue_changed_on_commit()
         return True
 
+    def record_edit(self, *, by, note: str = "") -> None:
+        """After the lead organisation edited a published initiative: it stays published,
+        the history says who changed it, search sees the new text and moderators are told."""
+        if not self.is_published:
+            return
+        with transaction.atomic():
+            InitiativeStatusChange.objects.create(
+                initiative=self,
+                from_status=self.status,
+                to_status=self.status,
+                changed_by=by if by is not None and by.is_authenticated else None,
+                note=note or gettext("Edited while published."),
+            )
+            Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+            catalogue_changed_on_commit()
+            send_after_commit(
+                "email/initiative_edited",
+                {"initiative": self, "editor": by},
+                to=moderator_emails(),
+            )
+
     def _tell_submitter(self, template: str) -> None:
+        from ideabank.models import language_of
+
         if self.created_by and self.created_by.email:
-            send_after_commit(template, {"initiative": self}, to=[self.created_by.email])
+            send_after_commit(
+                template,
+                {"initiative": self},
+                to=[self.created_by.email],
+                language=language_of(self.created_by),
+            )
 
 
 def moderator_emails() -> list[str]:
@@ -758,6 +927,11 @@ def moderator_emails() -> list[str]:
 
 
 MODERATORS_GROUP = "Moderators"
+
+
+def can_moderate(user) -> bool:
+    """Moderators (and superusers) review, publish and reject, and may edit anything."""
+    return user.is_authenticated and user.has_perm("initiatives.moderate_initiative")
 CATALOGUE_VERSION_KEY = "initiatives:catalogue-version"
 
 
