@@ -1,6 +1,11 @@
 """Site-wide data: what the portal keeps about a person's account besides Django's user."""
 
+import hashlib
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,3 +62,64 @@ def language_of(user) -> str:
     if user is None or not user.pk:
         return settings.LANGUAGE_CODE
     return profile_for(user).language
+
+
+def email_confirmed(user) -> bool:
+    """Whether this user has confirmed their e-mail address (anonymous users have not)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return profile_for(user).email_confirmed
+
+
+# --- E-mail confirmation links -------------------------------------------------
+
+CONFIRMATION_SALT = "ideabank.accounts.confirm-email"
+# Long enough for a holiday weekend, short enough that an old mail is worth little.
+CONFIRMATION_MAX_AGE = timedelta(days=3)
+
+
+class ConfirmationLinkExpired(Exception):
+    """The link was genuine but is older than CONFIRMATION_MAX_AGE."""
+
+
+class ConfirmationLinkInvalid(Exception):
+    """The link was not made by us, or no longer fits its account (e-mail changed, deleted)."""
+
+
+def _email_digest(email: str) -> str:
+    # The link names the address it confirms without showing it in the URL.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def confirmation_token(user) -> str:
+    """A signed, time-stamped token for the link that confirms `user`'s current e-mail address.
+
+    It is bound to the user and to the address: after the address changes, the
+    token no longer confirms anything.
+    """
+    return signing.dumps([user.pk, _email_digest(user.email)], salt=CONFIRMATION_SALT)
+
+
+def user_for_confirmation_token(token: str):
+    """The user a confirmation token belongs to.
+
+    Raises ConfirmationLinkExpired for a genuine but old token, ConfirmationLinkInvalid
+    for anything else that is not a current token of an existing user.
+    """
+    try:
+        payload = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise ConfirmationLinkExpired from error
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise ConfirmationLinkInvalid from error
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], int)
+        and isinstance(payload[1], str)
+    ):
+        raise ConfirmationLinkInvalid
+    user = get_user_model().objects.filter(pk=payload[0], is_active=True).first()
+    if user is None or _email_digest(user.email) != payload[1]:
+        raise ConfirmationLinkInvalid
+    return user

@@ -175,7 +175,7 @@ CACHES = {
 }
 
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:my_page"
+LOGIN_REDIRECT_URL = "initiatives:my_page"
 LOGOUT_REDIRECT_URL = "home"
 
 # Security headers. Cookies and HSTS only make sense over HTTPS, so they follow DEBUG.

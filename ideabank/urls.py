@@ -7,6 +7,26 @@ from ideabank import views
 
 admin.site.site_header = admin.site.site_title = settings.SITE_NAME
 
+account_patterns = [
+    path("registrer/", views.signup, name="signup"),
+    # Before the token pattern, which would take "send" for a token.
+    path("bekreft/send/", views.resend_confirmation, name="resend_confirmation"),
+    path("bekreft/<str:token>/", views.confirm_email, name="confirm_email"),
+    path("logg-inn/", views.login, name="login"),
+    path("logg-ut/", views.logout, name="logout"),
+    path("profil/", views.profile, name="profile"),
+    path("passord/", views.password_change, name="password_change"),
+    path("passord/endret/", views.password_change_done, name="password_change_done"),
+    path("glemt-passord/", views.password_reset, name="password_reset"),
+    path("glemt-passord/sendt/", views.password_reset_done, name="password_reset_done"),
+    path(
+        "glemt-passord/ny/<uidb64>/<token>/",
+        views.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path("glemt-passord/ferdig/", views.password_reset_complete, name="password_reset_complete"),
+]
+
 urlpatterns = [
     # The language switch posts here; it is the same for every language.
     path("i18n/", include("django.conf.urls.i18n")),
@@ -19,6 +39,7 @@ urlpatterns += i18n_patterns(
     path("tilgjengelighet/", views.accessibility, name="accessibility"),
     path("personvern/", views.privacy, name="privacy"),
     path("admin/", admin.site.urls),
+    path("konto/", include((account_patterns, "accounts"))),
     path("", include("initiatives.urls")),
     prefix_default_language=False,
 )
