@@ -1,10 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Count, F, IntegerField, Prefetch, QuerySet, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from ideabank.admin import UserFieldsAdminMixin
 from initiatives.models import (
@@ -92,27 +96,122 @@ class OrganisationMemberInline(UserFieldsAdminMixin, admin.TabularInline):
     extra = 0
     autocomplete_fields = ["user"]
     user_fields = ("user",)
+    fields = ["user", "role", "status", "approved_at"]
+    # Requests are approved or declined with the member list's actions, which tell the person.
+    readonly_fields = ["status", "approved_at"]
+
+
+def pending_first(field: str, pending: str) -> Case:
+    """An ordering term that puts rows waiting for a moderator on top."""
+    return Case(
+        When(**{field: pending}, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "actor_type", "municipality", "organisation_number"]
-    list_select_related = ["actor_type", "municipality"]
-    list_filter = ["actor_type__group", "actor_type"]
+class OrganisationAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "status",
+        "actor_type",
+        "municipality",
+        "organisation_number",
+        "proposed_by",
+        "created",
+    ]
+    list_select_related = ["actor_type", "municipality", "proposed_by"]
+    list_filter = ["status", "actor_type__group", "actor_type"]
     search_fields = ["name", "organisation_number", "slug"]
     autocomplete_fields = ["actor_type", "municipality"]
     prepopulated_fields = {"slug": ["name"]}
+    # Approval goes through the action, so the status is never typed in by hand.
+    readonly_fields = ["status", "proposed_by"]
+    user_fields = ("proposed_by",)
     inlines = [OrganisationMemberInline]
+    actions = ["approve_selected"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        return [pending_first("status", Organisation.Status.PROPOSED).asc(), "name"]
+
+    @admin.action(description=_("Approve selected organisations"), permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for organisation in queryset.filter(status=Organisation.Status.PROPOSED):
+            organisation.approve(by=request.user)
+            self.log_change(request, organisation, gettext("Approved the organisation."))
+            done += 1
+        if not done:
+            self.message_user(
+                request,
+                gettext("None of the selected organisations was waiting for approval."),
+                messages.WARNING,
+            )
+            return
+        self.message_user(
+            request,
+            ngettext("%d organisation approved.", "%d organisations approved.", done) % done,
+            messages.SUCCESS,
+        )
 
 
 @admin.register(OrganisationMember)
 class OrganisationMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "organisation", "role", "created"]
-    list_select_related = ["user", "organisation"]
-    list_filter = ["role"]
+    list_display = ["user", "organisation", "role", "status", "created", "approved_by"]
+    list_select_related = ["user", "organisation", "approved_by"]
+    list_filter = ["status", "role"]
     search_fields = ["user__username", "user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+    # A request becomes a membership through the actions, which e-mail the person.
+    readonly_fields = ["status", "approved_by", "approved_at"]
     user_fields = ("user",)
+    actions = ["approve_selected", "decline_selected"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        return [
+            pending_first("status", OrganisationMember.Status.REQUESTED).asc(),
+            "organisation__name",
+            "user__username",
+        ]
+
+    @admin.action(description=_("Approve selected membership requests"), permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for membership in queryset.requested().select_related("user", "organisation"):
+            membership.approve(by=request.user)
+            done += 1
+        if not done:
+            self.message_user(
+                request,
+                gettext("None of the selected people had asked to join."),
+                messages.WARNING,
+            )
+            return
+        self.message_user(
+            request,
+            ngettext("%d membership request approved.", "%d membership requests approved.", done)
+            % done,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Decline selected membership requests"), permissions=["delete"])
+    def decline_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for membership in queryset.select_related("user", "organisation"):
+            try:
+                membership.decline(by=request.user)
+            except IllegalTransition as error:
+                self.message_user(request, f"{membership}: {error}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d membership request declined.", "%d membership requests declined.", done
+                )
+                % done,
+                messages.SUCCESS,
+            )
 
 
 # --- Initiatives ---------------------------------------------------------------------
@@ -156,6 +255,7 @@ class RejectForm(forms.Form):
         label=_("Reason, sent to the submitter"),
         widget=forms.Textarea(attrs={"rows": 5}),
         max_length=5000,
+        error_messages={"required": _("Please write a reason for the rejection.")},
     )
 
 
@@ -164,6 +264,7 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "status",
+        "review_link",
         "lead_organisation",
         "phase",
         "place_display",
@@ -289,6 +390,27 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     def place_display(self, obj: Initiative) -> str:
         return obj.place
 
+    @admin.display(description=_("review"))
+    def review_link(self, obj: Initiative) -> str:
+        if obj.status != Initiative.Status.SUBMITTED:
+            return ""
+        return format_html('<a href="{}">{}</a>', self.review_url(obj.pk), gettext("Review"))
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        columns = list(super().get_list_display(request))
+        if not self.has_moderate_permission(request):
+            columns.remove("review_link")
+        return columns
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        # The change form links to the review page (templates/admin/initiatives/initiative/).
+        extra_context = extra_context or {}
+        if self.has_moderate_permission(request):
+            extra_context["review_url"] = self.review_url(object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description=_("adoptions"), ordering="adoptions_total")
     def adoption_count(self, obj: Initiative) -> int:
         return obj.adoptions_total
@@ -304,6 +426,154 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         Initiative.objects.filter(pk=form.instance.pk).refresh_search_vectors()
         if form.instance.is_published:
             catalogue_changed_on_commit()
+
+    # --- The review page: the submission as it will look, with publish and reject -------
+
+    def get_urls(self) -> list[URLPattern]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        review = [
+            path("<path:object_id>/review/", wrap(self.review_view), name=f"{info}_review"),
+            path(
+                "<path:object_id>/review/publish/",
+                wrap(require_POST(self.review_publish_view)),
+                name=f"{info}_review_publish",
+            ),
+            path(
+                "<path:object_id>/review/reject/",
+                wrap(require_POST(self.review_reject_view)),
+                name=f"{info}_review_reject",
+            ),
+            path(
+                "<path:object_id>/review/approve-organisation/",
+                wrap(require_POST(self.review_approve_organisation_view)),
+                name=f"{info}_review_approve_organisation",
+            ),
+        ]
+        # Before the defaults: their "<path:object_id>/" would swallow these addresses.
+        return review + super().get_urls()
+
+    def changelist_url(self) -> str:
+        return reverse(f"{self.admin_site.name}:initiatives_initiative_changelist")
+
+    def review_url(self, pk) -> str:
+        return reverse(f"{self.admin_site.name}:initiatives_initiative_review", args=[pk])
+
+    def _initiative_to_review(
+        self, request: HttpRequest, object_id: str, queryset: QuerySet | None = None
+    ) -> Initiative:
+        """The initiative, for moderators only: other staff get 403, an unknown id 404."""
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
+        queryset = Initiative.objects.all() if queryset is None else queryset
+        initiative = queryset.filter(pk=int(object_id)).first()
+        if initiative is None:
+            raise Http404
+        return initiative
+
+    def review_view(
+        self, request: HttpRequest, object_id: str, reject_form: RejectForm | None = None
+    ) -> HttpResponse:
+        queryset = Initiative.objects.select_related(
+            "lead_organisation__actor_type", "municipality__county", "county", "created_by"
+        ).prefetch_related(
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("organisation"),
+            ),
+            Prefetch("goals", queryset=Goal.objects.order_by("number")),
+            "targets",
+            "purposes",
+            "actor_types",
+            "focus_areas",
+            "tags",
+            "links",
+            "attachments",
+            Prefetch(
+                "status_changes",
+                queryset=InitiativeStatusChange.objects.select_related("changed_by"),
+            ),
+        )
+        initiative = self._initiative_to_review(request, object_id, queryset)
+        status = initiative.status
+        own = initiative.created_by_id == request.user.pk
+        lead_is_proposed = not initiative.lead_organisation.is_approved
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Review: %(title)s") % {"title": initiative.title},
+            "opts": self.opts,
+            "initiative": initiative,
+            "original": initiative,
+            "history": initiative.status_changes.all(),
+            "involvement_aim": Initiative.INVOLVEMENT_AIMS.get(initiative.involvement, ""),
+            # The front-end preview, as the submitter sees their work.
+            "preview_url": reverse("initiatives:preview", args=[initiative.slug]),
+            "public_url": initiative.get_absolute_url() if initiative.is_published else "",
+            "lead_is_proposed": lead_is_proposed,
+            "can_approve_organisation": request.user.has_perm("initiatives.change_organisation"),
+            "own_submission": own,
+            "can_publish": (
+                status in Initiative.TRANSITIONS["publish"][0] and not own and not lead_is_proposed
+            ),
+            "can_reject": status in Initiative.TRANSITIONS["reject"][0],
+            "reject_form": reject_form or RejectForm(),
+        }
+        return TemplateResponse(request, "admin/initiatives/initiative/review.html", context)
+
+    def review_publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        initiative = self._initiative_to_review(request, object_id)
+        try:
+            initiative.publish(by=request.user)
+        except IllegalTransition as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(self.review_url(initiative.pk))
+        self.message_user(
+            request,
+            gettext("“%(title)s” is published; the submitter is told by e-mail.")
+            % {"title": initiative.title},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(self.changelist_url())
+
+    def review_reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        initiative = self._initiative_to_review(request, object_id)
+        form = RejectForm(request.POST)
+        if not form.is_valid():
+            # Shown again with the error; nothing has changed.
+            return self.review_view(request, object_id, reject_form=form)
+        try:
+            initiative.reject(by=request.user, reason=form.cleaned_data["reason"])
+        except IllegalTransition as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(self.review_url(initiative.pk))
+        self.message_user(
+            request,
+            gettext("“%(title)s” is sent back to the submitter with your reason.")
+            % {"title": initiative.title},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(self.changelist_url())
+
+    def review_approve_organisation_view(
+        self, request: HttpRequest, object_id: str
+    ) -> HttpResponse:
+        initiative = self._initiative_to_review(
+            request, object_id, Initiative.objects.select_related("lead_organisation")
+        )
+        if not request.user.has_perm("initiatives.change_organisation"):
+            raise PermissionDenied
+        organisation = initiative.lead_organisation
+        if not organisation.is_approved:
+            organisation.approve(by=request.user)
+            self.log_change(request, organisation, gettext("Approved the organisation."))
+        self.message_user(
+            request,
+            gettext("The organisation “%(name)s” is approved.") % {"name": organisation.name},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(self.review_url(initiative.pk))
 
     # --- Moderation actions: they call the model's moves, one initiative at a time ---
 

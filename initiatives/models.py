@@ -330,6 +330,14 @@ class Organisation(TimeStampedModel):
     def is_approved(self) -> bool:
         return self.status == self.Status.APPROVED
 
+    def approve(self, *, by) -> None:
+        """Accept a proposed organisation: the public may now see it, and initiatives it
+        leads may be published. `by` is the moderator (kept for the admin's log)."""
+        if self.is_approved:
+            return
+        self.status = self.Status.APPROVED
+        self.save(update_fields=["status", "updated"])
+
 
 class OrganisationMemberQuerySet(models.QuerySet):
     def active(self) -> "OrganisationMemberQuerySet":
@@ -816,9 +824,20 @@ class Initiative(TimeStampedModel):
             )
 
     def publish(self, *, by=None, note: str = "") -> None:
-        """Make public; the submitter is told by e-mail. Nobody publishes their own submission."""
+        """Make public; the submitter is told by e-mail. Nobody publishes their own submission,
+        nor one whose lead organisation a moderator has not yet approved."""
         if by is not None and self.created_by_id is not None and by.pk == self.created_by_id:
             raise IllegalTransition(_("You cannot publish an initiative you submitted yourself."))
+        # Read from the database: the cached lead may predate a moderator's approval.
+        lead = Organisation.objects.filter(pk=self.lead_organisation_id)
+        if lead.filter(status=Organisation.Status.PROPOSED).exists():
+            raise IllegalTransition(
+                _(
+                    "Approve the organisation “%(organisation)s” first: an initiative cannot be "
+                    "published while its lead organisation is only proposed."
+                )
+                % {"organisation": lead.values_list("name", flat=True).first()}
+            )
         if self._move("publish", by=by, stamp="published_at", note=note):
             self._tell_submitter("email/initiative_published")
 
