@@ -951,6 +951,8 @@ MODERATORS_GROUP = "Moderators"
 def can_moderate(user) -> bool:
     """Moderators (and superusers) review, publish and reject, and may edit anything."""
     return user.is_authenticated and user.has_perm("initiatives.moderate_initiative")
+
+
 CATALOGUE_VERSION_KEY = "initiatives:catalogue-version"
 
 
