@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 PASSWORD = "a long and fine passphrase"
 JOIN_PATH = {"nb": "/organisasjoner/bli-med/", "en": "/en/organisasjoner/bli-med/"}
-MY_PAGE_PATH = "/min-side/"
+MY_PAGE_PATH = "/en/min-side/"  # log_in() posts to the English login page
 
 
 def url(name: str, language: str = "nb", *args, **kwargs) -> str:
@@ -31,9 +31,10 @@ def url(name: str, language: str = "nb", *args, **kwargs) -> str:
         return reverse(name, args=args, kwargs=kwargs)
 
 
-def translated(text: str, language: str) -> str:
+def translated(text: str, language: str, **params: str) -> str:
+    """`text` (a source string, placeholders and all) in `language`, filled in with `params`."""
     with translation.override(language):
-        return gettext(text)
+        return gettext(text) % params
 
 
 def signup_data(**overrides) -> dict:
@@ -68,8 +69,11 @@ def message_texts(response) -> list[str]:
 
 
 def log_in(client, email: str, password: str = PASSWORD, *, ip: str = "192.0.2.1", **extra):
+    # In English: the assertions read the source strings.
     return client.post(
-        url("accounts:login"), {"username": email, "password": password, **extra}, REMOTE_ADDR=ip
+        url("accounts:login", "en"),
+        {"username": email, "password": password, **extra},
+        REMOTE_ADDR=ip,
     )
 
 
@@ -98,7 +102,9 @@ def test_signup_makes_account_logs_in_and_mails_confirmation_in_page_language(
     assert user.profile.email_confirmed is False
     assert response.wsgi_request.user == user
     assert mail.to == ["kari@example.org"]
-    assert mail.subject == translated("Confirm your e-mail address for Idébanken", language)
+    assert mail.subject == translated(
+        "Confirm your e-mail address for %(site_name)s", language, site_name="Idébanken"
+    )
     assert link_in(mail.body).startswith(url("accounts:confirm_email", language, "x")[:-3])
     assert link_in(mail.body).startswith("/en/konto/bekreft/" if language == "en" else "/konto/")
 
@@ -125,7 +131,7 @@ def test_confirm_goes_to_my_page_for_a_member(client):
     user = make_account()
     make_org_member(user=user, status=OrganisationMember.Status.ACTIVE)
 
-    response = client.post(url("accounts:confirm_email", "nb", confirmation_token(user)))
+    response = client.post(url("accounts:confirm_email", "en", confirmation_token(user)))
 
     assert response.headers["Location"] == MY_PAGE_PATH
     assert is_confirmed(user) is True
@@ -619,7 +625,9 @@ def test_password_reset_round_trip_in_users_language(client, mailoutbox, languag
 
     assert sent.headers["Location"] == url("accounts:password_reset_done", "nb")
     assert mail.to == ["kari@example.org"]
-    assert mail.subject == translated("Choose a new password for Idébanken", language)
+    assert mail.subject == translated(
+        "Choose a new password for %(site_name)s", language, site_name="Idébanken"
+    )
     assert link.startswith("/en/konto/" if language == "en" else "/konto/")
     assert form_page.status_code == 200
     assert done.headers["Location"] == url("accounts:password_reset_complete", language)

@@ -155,6 +155,7 @@ def test_page_renders_frame_in_language(client, name, language):
     assert page.nav_hrefs(translated("Main menu", language)) == [
         url("home", language),
         url("initiatives:list", language),
+        url("initiatives:create", language),
         url("home", language) + "#sdg",
         url("about", language),
     ]

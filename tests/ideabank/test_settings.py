@@ -54,7 +54,11 @@ def test_production_response_headers():
         """
         import json, django
         django.setup()
+        from django.conf import settings
         from django.test import Client
+        # The 404 page links hashed static files, which need collectstatic's manifest.
+        settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
         response = Client().get("/no-such-page/", secure=True, HTTP_HOST="idebanken.example.org")
         print(json.dumps({"status": response.status_code, **dict(response.headers)}))
         """
