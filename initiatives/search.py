@@ -10,6 +10,8 @@ On SQLite: every word must occur in the title, summary or description.
 
 import re
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import (
@@ -19,7 +21,18 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import connection
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 CONFIG = "ideabank_nb"
 # Above this many matches ranking every row costs too much: the newest CAP are ranked.
@@ -262,3 +275,64 @@ def refresh_vectors(queryset: QuerySet) -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [content_type.pk, content_type.pk, *ids_params])
+
+
+SIMILAR_WORD_MIN = 3  # shorter words ("og", "i", "en") match nearly everything
+WORD = re.compile(r"\w+")
+
+
+def similar_words(title: str, summary: str = "") -> list[str]:
+    """The distinct words of `title` then `summary` worth matching on, at most MAX_WORDS."""
+    words: dict[str, None] = {}
+    for word in WORD.findall(f"{title} {summary}".lower()):
+        if len(word) >= SIMILAR_WORD_MIN and not word.isdigit():
+            words.setdefault(word)
+    return list(words)[:MAX_WORDS]
+
+
+def similar_to(
+    title: str, summary: str = "", *, exclude_pk: int | None = None, limit: int = 5
+) -> list:
+    """Published initiatives like one being written, best first, so people adopt instead of
+    duplicating.
+
+    Any word of the title or summary may match (a search, by contrast, wants every word):
+    on PostgreSQL an OR of the words' stemmed queries over the stored vectors, ranked over
+    the newest CAP matches so the cost stays bounded; on SQLite the initiatives with most
+    title words in their title or summary.
+    """
+    from initiatives.models import Initiative
+
+    words = similar_words(title, summary)
+    if not words:
+        return []
+    queryset = Initiative.objects.published().select_related("lead_organisation")
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    if on_postgresql():
+        query = SearchQuery(words[0], search_type="plain", config=CONFIG)
+        for word in words[1:]:
+            query |= SearchQuery(word, search_type="plain", config=CONFIG)
+        newest = (
+            queryset.filter(search_vector=query).order_by("-published_at", "-pk").values("pk")[:CAP]
+        )
+        ranked = queryset.filter(pk__in=newest).annotate(
+            rank=SearchRank(F("search_vector"), query, cover_density=False)
+        )
+        return list(ranked.order_by("-rank", "-published_at", "-pk")[:limit])
+    title_words = similar_words(title) or words
+    score = sum(
+        (
+            Case(
+                When(Q(title__icontains=word) | Q(summary__icontains=word), then=1),
+                default=0,
+                output_field=IntegerField(),
+            )
+            for word in title_words
+        ),
+        start=Value(0),
+    )
+    matches = queryset.filter(
+        reduce(or_, (Q(title__icontains=w) | Q(summary__icontains=w) for w in title_words))
+    )
+    return list(matches.annotate(score=score).order_by("-score", "-published_at", "-pk")[:limit])

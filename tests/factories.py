@@ -231,3 +231,12 @@ def make_status_change(**overrides):
     if "initiative" not in overrides:
         defaults["initiative"] = make_initiative(status=Initiative.Status.SUBMITTED)
     return InitiativeStatusChange.objects.create(**{**defaults, **overrides})
+
+
+def make_confirmed_user(**overrides):
+    """A user whose e-mail address is confirmed: they may submit initiatives for review."""
+    from ideabank.models import profile_for
+
+    user = make_user(**overrides)
+    profile_for(user).confirm_email()
+    return user

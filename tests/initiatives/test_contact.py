@@ -1,0 +1,214 @@
+"""Contact without exposure: anonymous visitors write through a form; the address stays hidden."""
+
+from smtplib import SMTPException
+
+import pytest
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.mail.backends.base import BaseEmailBackend
+from django.urls import reverse
+
+from initiatives.models import Initiative
+from initiatives.views import CONTACT_LIMIT_PER_ADDRESS, CONTACT_LIMIT_PER_INITIATIVE
+from tests.factories import make_initiative
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = "kari.kontakt@asker.kommune.no"
+PHONE = "+47 912 34 567"
+
+
+class FailingBackend(BaseEmailBackend):
+    """A mail server that is down."""
+
+    def send_messages(self, email_messages):
+        raise SMTPException("Connection refused")
+
+
+@pytest.fixture
+def initiative():
+    return make_initiative(
+        status=Initiative.Status.PUBLISHED,
+        title="Matsvinn i barnehagen",
+        contact_name="Kari Kontakt",
+        contact_email=ADDRESS,
+        contact_phone=PHONE,
+    )
+
+
+def contact_url(initiative: Initiative) -> str:
+    return reverse("initiatives:contact", args=[initiative.slug])
+
+
+def message(**overrides) -> dict:
+    return {
+        "name": "Ola Nordmann",
+        "email": "ola@example.org",
+        "message": "Hvordan veide dere matsvinnet?",
+        "homepage": "",
+        **overrides,
+    }
+
+
+def test_contact_anonymous_page_hides_the_address_and_links_to_the_form(client, initiative):
+    response = client.get(initiative.get_absolute_url())
+
+    assert ADDRESS not in response.text
+    assert PHONE not in response.text
+    assert "Kari Kontakt" in response.text
+    assert f'href="{contact_url(initiative)}"' in response.text
+
+
+def test_contact_signed_in_sees_the_address_directly(client, initiative, submitter):
+    client.force_login(submitter)
+
+    response = client.get(initiative.get_absolute_url())
+
+    assert f'href="mailto:{ADDRESS}"' in response.text
+    assert PHONE in response.text
+
+
+def test_contact_form_page_names_the_person_not_the_address(client, initiative):
+    response = client.get(contact_url(initiative))
+
+    assert response.status_code == 200
+    assert "Kari Kontakt" in response.text
+    assert initiative.lead_organisation.name in response.text
+    assert ADDRESS not in response.text
+    assert 'aria-hidden="true"' in response.text
+    assert 'tabindex="-1"' in response.text
+
+
+def test_contact_sends_to_the_contact_person_with_reply_to_the_sender(
+    client, initiative, mailoutbox
+):
+    response = client.post(contact_url(initiative), message())
+
+    assert response.url == initiative.get_absolute_url()
+    [mail] = mailoutbox
+    assert mail.to == [ADDRESS]
+    assert mail.reply_to == ["ola@example.org"]
+    assert mail.from_email == settings.DEFAULT_FROM_EMAIL
+    assert "Matsvinn i barnehagen" in mail.subject
+    assert "Hvordan veide dere matsvinnet?" in mail.body
+    assert "Ola Nordmann <ola@example.org>" in mail.body
+    # In the bank's default language: the link has no /en/ prefix although the form was English.
+    assert f"{settings.SITE_URL}/tiltak/{initiative.slug}/" in mail.body
+    notices = [m.message for m in get_messages(response.wsgi_request)]
+    assert notices == ["Your message was sent. The contact person replies to your e-mail address."]
+    assert ADDRESS not in client.get(response.url).text
+
+
+def test_contact_signed_in_user_may_use_the_form_too(client, initiative, submitter, mailoutbox):
+    client.force_login(submitter)
+
+    client.post(contact_url(initiative), message())
+
+    assert [mail.to for mail in mailoutbox] == [[ADDRESS]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"email": "not an address"}, "email"),
+        ({"email": "a@b.c\nBcc: victim@example.org"}, "email"),
+        ({"name": ""}, "name"),
+        ({"name": "n" * 151}, "name"),
+        ({"message": ""}, "message"),
+        ({"message": "m" * 3001}, "message"),
+        ({"message": "a\x00b"}, "message"),
+    ],
+)
+def test_contact_bad_input_is_refused_and_kept(client, initiative, mailoutbox, overrides, field):
+    response = client.post(contact_url(initiative), message(**overrides))
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert 'class="ds-error-summary' in response.text
+    assert ADDRESS not in response.text
+    assert mailoutbox == []
+
+
+def test_contact_html_is_escaped_when_the_form_comes_back(client, initiative):
+    response = client.post(
+        contact_url(initiative), message(email="bad", message="<script>alert(1)</script>")
+    )
+
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+def test_contact_robot_filling_the_trap_is_told_it_went_but_nothing_is_sent(
+    client, initiative, mailoutbox
+):
+    response = client.post(contact_url(initiative), message(homepage="https://spam.example"))
+
+    assert response.url == initiative.get_absolute_url()
+    assert mailoutbox == []
+
+
+@pytest.mark.parametrize("status", ["draft", "submitted", "rejected", "archived"])
+def test_contact_unpublished_initiative_is_404(client, status, mailoutbox):
+    hidden = make_initiative(status=status, contact_email=ADDRESS)
+
+    assert client.get(contact_url(hidden)).status_code == 404
+    assert client.post(contact_url(hidden), message()).status_code == 404
+    assert mailoutbox == []
+
+
+def test_contact_without_an_address_is_404_and_has_no_link(client, mailoutbox):
+    silent = make_initiative(status="published", contact_name="Per Uten Epost")
+
+    assert client.post(contact_url(silent), message()).status_code == 404
+    assert contact_url(silent) not in client.get(silent.get_absolute_url()).text
+    assert mailoutbox == []
+
+
+def test_contact_get_is_a_form_not_a_change(client, initiative, mailoutbox):
+    response = client.get(contact_url(initiative))
+
+    assert response.context["form"].is_bound is False
+    assert mailoutbox == []
+
+
+def test_contact_limited_per_address_with_429_keeping_the_form(client, initiative, mailoutbox):
+    for _ in range(CONTACT_LIMIT_PER_ADDRESS):
+        client.post(contact_url(initiative), message())
+
+    response = client.post(contact_url(initiative), message(message="Én gang til, vær så snill"))
+
+    assert response.status_code == 429
+    assert "Too many messages have been sent through this form recently" in response.text
+    assert 0 < int(response["Retry-After"]) <= 60 * 60
+    assert "Én gang til, vær så snill" in response.text
+    assert ADDRESS not in response.text
+    assert len(mailoutbox) == CONTACT_LIMIT_PER_ADDRESS
+    # Someone else, from another address, can still write.
+    other = client.post(contact_url(initiative), message(), REMOTE_ADDR="192.0.2.77")
+    assert other.status_code == 302
+    assert len(mailoutbox) == CONTACT_LIMIT_PER_ADDRESS + 1
+
+
+def test_contact_limited_per_initiative(client, initiative, mailoutbox):
+    for number in range(CONTACT_LIMIT_PER_INITIATIVE):
+        client.post(contact_url(initiative), message(), REMOTE_ADDR=f"198.51.100.{number}")
+
+    response = client.post(contact_url(initiative), message(), REMOTE_ADDR="203.0.113.1")
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 24 * 60 * 60
+    assert len(mailoutbox) == CONTACT_LIMIT_PER_INITIATIVE
+    # Another initiative's contact person is still reachable.
+    other = make_initiative(status="published", contact_email="per@example.org")
+    assert client.post(contact_url(other), message(), REMOTE_ADDR="203.0.113.1").status_code == 302
+
+
+def test_contact_mail_server_down_keeps_the_form_and_says_so(client, initiative, settings):
+    settings.EMAIL_BACKEND = "tests.initiatives.test_contact.FailingBackend"
+
+    response = client.post(contact_url(initiative), message())
+
+    assert response.status_code == 503
+    assert "could not be sent just now" in response.text
+    assert "Hvordan veide dere matsvinnet?" in response.text
+    assert ADDRESS not in response.text
