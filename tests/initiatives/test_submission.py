@@ -775,6 +775,9 @@ def test_html_in_every_text_field_is_escaped_on_the_preview(owner_client, owner,
 
 def test_preview_shows_the_draft_with_banner_and_similar(owner_client, owner, organisation):
     published = make_initiative(status=Status.PUBLISHED, title="Matsvinn i skolen")
+    Initiative.objects.filter(
+        pk=published.pk
+    ).refresh_search_vectors()  # PostgreSQL search reads them
     initiative = make_initiative(
         lead_organisation=organisation, created_by=owner, title="Matsvinn i barnehagen"
     )
@@ -791,6 +794,9 @@ def test_preview_shows_the_draft_with_banner_and_similar(owner_client, owner, or
 
 def test_edit_form_lists_similar_published_initiatives_only(owner_client, owner, organisation):
     published = make_initiative(status=Status.PUBLISHED, title="Sykkelbibliotek i Asker")
+    Initiative.objects.filter(
+        pk=published.pk
+    ).refresh_search_vectors()  # PostgreSQL search reads them
     make_initiative(status=Status.DRAFT, title="Sykkelbibliotek i Bergen")
     initiative = make_initiative(
         lead_organisation=organisation, created_by=owner, title="Sykkelbibliotek"
@@ -805,6 +811,9 @@ def test_edit_form_lists_similar_published_initiatives_only(owner_client, owner,
 
 def test_similar_fragment_follows_the_typed_title(owner_client):
     published = make_initiative(status=Status.PUBLISHED, title="Gjenbruk av møbler")
+    Initiative.objects.filter(
+        pk=published.pk
+    ).refresh_search_vectors()  # PostgreSQL search reads them
 
     response = owner_client.get(reverse("initiatives:similar"), {"title": "Møbler til skolen"})
     empty = owner_client.get(reverse("initiatives:similar"), {"title": ""})
