@@ -1,27 +1,13 @@
 """Forms for sharing initiatives, joining organisations, adopting and contacting."""
 
-from django import forms
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy as _
-
-from ideabank.forms import DesignsystemetMixin
-from initiatives.models import (
-    ActorType,
-    Adoption,
-    Municipality,
-    Organisation,
-    validate_organisation_number,
-)
-
-# --- Sharing an initiative: the submission form ----------------------------------
-# isort: split
-
 from collections.abc import Iterable
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxLengthValidator, RegexValidator, URLValidator
+from django.db.models import QuerySet
 from django.forms.formsets import TOTAL_FORM_COUNT, ManagementForm
 from django.forms.models import (
     BaseInlineFormSet,
@@ -30,22 +16,31 @@ from django.forms.models import (
 )
 from django.forms.utils import ErrorDict
 from django.utils.html import format_html
-from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 from taggit.utils import edit_string_for_tags, parse_tags
 
+from ideabank import slugs
+from ideabank.forms import DesignsystemetMixin
 from initiatives import uploads
 from initiatives.models import (
+    ActorType,
+    Adoption,
     Attachment,
     County,
     FocusArea,
     Goal,
     Initiative,
     InitiativeLink,
+    Municipality,
+    Organisation,
     Participation,
     Purpose,
     Scope,
     Target,
+    validate_organisation_number,
 )
+
+# --- Sharing an initiative: the submission form ----------------------------------
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -55,23 +50,17 @@ MAX_PARTNERS = 50
 MAX_LINKS = 30
 MAX_ATTACHMENTS = 20
 # Words the initiative URLs use besides slugs: a title such as "Ny" must not take them.
-RESERVED_SLUGS = {"ny", "nytt", "lignende", "del-tiltak", "rediger", "sok", "mine", "tiltak"}
+RESERVED_SLUGS = frozenset(
+    {"ny", "nytt", "lignende", "del-tiltak", "rediger", "sok", "mine", "tiltak"}
+)
 DOCUMENT_ACCEPT = ",".join(uploads.DOCUMENT_TYPES)
 IMAGE_ACCEPT = ".png,.jpg,.jpeg,.webp,image/png,image/jpeg,image/webp"
 
 
 def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
-    """A slug for `title` that no other initiative and no URL word has: "-2", "-3" ... added."""
-    base = slugify(title)[:200].strip("-") or "tiltak"
-    taken = Initiative.objects.filter(slug__startswith=base)
-    if exclude_pk is not None:
-        taken = taken.exclude(pk=exclude_pk)
-    taken_slugs = set(taken.values_list("slug", flat=True)) | RESERVED_SLUGS
-    slug, n = base, 1
-    while slug in taken_slugs:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+    """A slug for `title` that no other initiative and no URL word has."""
+    taken = Initiative.objects.exclude(pk=exclude_pk) if exclude_pk else Initiative.objects.all()
+    return slugs.unique_slug(title, taken, fallback="tiltak", reserved=RESERVED_SLUGS)
 
 
 class QuietFormMixin:

@@ -18,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from taggit.models import TaggedItem
 
 from ideabank.models import profile_for
+from ideabank.slugs import slugify_nb
 from initiatives import search
 from initiatives.forms import (
     AttachmentFormSet,
@@ -446,7 +446,7 @@ def initiative_attachment(request: HttpRequest, slug: str, pk: int) -> HttpRespo
         return redirect_to_login(request.get_full_path())
     attachment = get_object_or_404(initiative.attachments.all(), pk=pk)
     suffix = PurePath(attachment.file.name).suffix.lower()
-    filename = f"{slugify(attachment.title)[:80] or 'vedlegg'}{suffix}"
+    filename = f"{slugify_nb(attachment.title)[:80] or 'vedlegg'}{suffix}"
     response = FileResponse(
         _open(attachment.file),
         as_attachment=True,

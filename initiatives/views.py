@@ -1,4 +1,3 @@
-import unicodedata
 from smtplib import SMTPException
 
 from django.conf import settings
@@ -13,11 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from ideabank import slugs
 from ideabank.models import profile_for
 from ideabank.ratelimit import client_ip, minutes_left, too_many
 from initiatives.facets import (
@@ -330,23 +329,16 @@ def active_organisations(user) -> QuerySet:
     )
 
 
-RESERVED_ORGANISATION_SLUGS = {"bli-med", "foresla"}  # paths under organisasjoner/
+RESERVED_ORGANISATION_SLUGS = frozenset({"bli-med", "foresla"})  # paths under organisasjoner/
 
 
 def unique_organisation_slug(name: str) -> str:
-    """A free slug from the name, written in a-z (æ, ø, å spelt out), with -2, -3 ... if taken."""
-    text = name.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    base = slugify(text)[:200].strip("-") or "organisasjon"
-    taken = (
-        set(Organisation.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-        | RESERVED_ORGANISATION_SLUGS
+    return slugs.unique_slug(
+        name,
+        Organisation.objects.all(),
+        fallback="organisasjon",
+        reserved=RESERVED_ORGANISATION_SLUGS,
     )
-    slug, number = base, 1
-    while slug in taken:
-        number += 1
-        slug = f"{base}-{number}"
-    return slug
 
 
 def posted(request: HttpRequest) -> QueryDict | None:

@@ -5,28 +5,43 @@ so the database is flushed after each one: `bank` reloads the reference data
 when it is gone and builds a small known set of initiatives every time.
 """
 
+import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.test import Client
 from playwright.sync_api import Page
 
 from initiatives.models import (
+    MODERATORS_GROUP,
     ActorType,
     County,
     FocusArea,
     Goal,
     Initiative,
     Municipality,
+    Organisation,
+    OrganisationMember,
     Participation,
     Purpose,
     Target,
 )
-from tests.factories import make_adoption, make_initiative, make_link, make_organisation
+from tests.browser.helpers import watch_csp
+from tests.factories import (
+    make_adoption,
+    make_confirmed_user,
+    make_initiative,
+    make_link,
+    make_org_member,
+    make_organisation,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 NO_CHROMIUM = f"Chromium not installed ({CHROMIUM}): browser tests skipped"
@@ -107,14 +122,7 @@ def csp_violations() -> list[str]:
 @pytest.fixture
 def page(page: Page, csp_violations: list[str]) -> Iterator[Page]:
     """Pytest-playwright's page; any CSP violation on it fails the test (at teardown)."""
-    page.on(
-        "console",
-        lambda message: (
-            csp_violations.append(message.text)
-            if "Content Security Policy" in message.text
-            else None
-        ),
-    )
+    watch_csp(page, csp_violations)
     yield page
     assert csp_violations == [], "Content Security Policy violations:\n" + "\n".join(csp_violations)
 
@@ -304,3 +312,90 @@ def bank(live_server, transactional_db, reference_rows) -> Bank:
     for initiative in bank.initiatives.values():
         initiative.refresh_from_db()
     return bank
+
+
+# --- People who sign in ---------------------------------------------------------------
+
+
+def restore_moderators_group() -> Group:
+    """The Moderators group with its permissions, as networks' migration 0002 makes it.
+
+    A live-server test's flush empties auth_group, and that migration does not run
+    again; the permissions themselves come back (post_migrate makes them after a flush).
+    """
+    migration = importlib.import_module("networks.migrations.0002_moderators_group")
+    group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
+    wanted = list(migration.codenames())
+    if group.permissions.count() != len(wanted):
+        group.permissions.set(
+            [
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                for app_label, codename in wanted
+            ]
+        )
+    return group
+
+
+@dataclass
+class People:
+    """Signed-in people beside the one a test signs up, all with confirmed addresses."""
+
+    moderator: object  # in the Moderators group, staff: reviews in the admin
+    oslo_member: object  # active member of Oslo kommune: approves requests to join it
+    bergen_member: object  # active member of Bergen kommune: adopts others' initiatives
+    oslo: Organisation
+    bergen: Organisation
+
+
+@pytest.fixture
+def people(bank) -> People:
+    restore_moderators_group()
+    moderator = make_confirmed_user(
+        username="moderator@example.org",
+        email="moderator@example.org",
+        first_name="Mona Moderator",
+        is_staff=True,
+    )
+    moderator.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    oslo = Organisation.objects.get(slug="oslo-kommune")
+    bergen = Organisation.objects.get(slug="bergen-kommune")
+    members = {}
+    for organisation, name in ((oslo, "Ola Oslo"), (bergen, "Berit Bergen")):
+        email = f"{organisation.slug}@example.org"
+        user = make_confirmed_user(username=email, email=email, first_name=name)
+        make_org_member(
+            organisation=organisation, user=user, status=OrganisationMember.Status.ACTIVE
+        )
+        members[organisation.slug] = user
+    return People(
+        moderator=moderator,
+        oslo_member=members["oslo-kommune"],
+        bergen_member=members["bergen-kommune"],
+        oslo=oslo,
+        bergen=bergen,
+    )
+
+
+@pytest.fixture
+def page_for(new_context, bank, page, csp_violations) -> Callable[..., Page]:
+    """page_for(user): a page in a browser context of its own, signed in as `user`;
+    page_for(): an anonymous one. Their CSP violations fail the test like `page`'s.
+
+    The session comes from Django's test client (force_login) and goes to the browser
+    as its cookie: the sign-up path tests the forms themselves.
+    """
+
+    def open_page(user=None, **context_options) -> Page:
+        context = new_context(**context_options)
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": bank.site}]
+            )
+        new_page = context.new_page()
+        watch_csp(new_page, csp_violations)
+        return new_page
+
+    return open_page

@@ -1,17 +1,33 @@
-"""axe-core finds no WCAG 2.1 A/AA violation on any public page, in Bokmål and English."""
+"""axe-core finds no WCAG 2.1 A/AA violation on any page, in Bokmål and English.
+
+The public pages as a visitor sees them; the account pages, my page, joining and
+proposing an organisation, the submission form, the preview, adoption, contact and
+the moderators' review page as the people who use them see them, forms with their
+errors shown included.
+"""
+
+from dataclasses import dataclass, field
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from playwright.sync_api import expect
 
-from tests.browser.helpers import axe_report
+from ideabank.models import confirmation_token
+from initiatives.models import Goal, Initiative, Purpose, request_membership
+from tests.browser.helpers import ERROR_SUMMARY, axe_report, in_language, wcag_violations
+from tests.factories import (
+    make_adoption,
+    make_attachment,
+    make_initiative,
+    make_link,
+    make_participation,
+    make_user,
+)
 
 pytestmark = pytest.mark.browser
 
-AXE = Axe()
-WCAG_21_AA = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
 PAGES = {
     "home": "/",
     "list": "/tiltak/",
@@ -33,11 +49,167 @@ PAGES = {
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_has_no_wcag_violations(page, bank, name, language):
     response = page.goto(bank.url(PAGES[name], language))
-    # Closed <details> hide their content from axe; a visitor opens them.
-    page.eval_on_selector_all("details", "all => all.forEach(d => { d.open = true; })")
 
-    violations = AXE.run(page, options=WCAG_21_AA).response["violations"]
+    violations = wcag_violations(page)
 
     assert response.status == 200
     if violations:
         pytest.fail(f"{page.url}\n{axe_report(violations)}", pytrace=False)
+
+
+# --- Pages for people who sign in, and forms ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Visit:
+    path: str  # may name any key of World.slugs: {draft}, {token}...
+    who: str | None = None  # a key of World.users; None is an anonymous visitor
+    press: str | None = None  # the button (source text) that sends the form empty
+    errors: str = ERROR_SUMMARY  # what shows the errors after pressing it
+    lands_on: str | None = None  # where `path` redirects to, if it does
+
+
+FORM_PAGES = {
+    # Accounts.
+    "signup": Visit("/konto/registrer/"),
+    "signup-errors": Visit("/konto/registrer/", press="Create account"),
+    "login": Visit("/konto/logg-inn/"),
+    "login-errors": Visit("/konto/logg-inn/", press="Log in"),
+    "password-reset": Visit("/konto/glemt-passord/"),
+    "password-reset-errors": Visit("/konto/glemt-passord/", press="Send me a link"),
+    "password-reset-done": Visit("/konto/glemt-passord/sendt/"),
+    # Django moves the token from the address into the session, then shows the form.
+    "password-reset-confirm": Visit(
+        "/konto/glemt-passord/ny/{uid}/{reset_token}/",
+        lands_on="/konto/glemt-passord/ny/{uid}/set-password/",
+    ),
+    "password-reset-confirm-errors": Visit(
+        "/konto/glemt-passord/ny/{uid}/{reset_token}/",
+        lands_on="/konto/glemt-passord/ny/{uid}/set-password/",
+        press="Save the new password",
+    ),
+    "password-reset-complete": Visit("/konto/glemt-passord/ferdig/"),
+    "confirm-email": Visit("/konto/bekreft/{token}/", who="unconfirmed"),
+    "profile": Visit("/konto/profil/", who="unconfirmed"),
+    "password-change": Visit("/konto/passord/", who="owner"),
+    "password-change-errors": Visit("/konto/passord/", who="owner", press="Change password"),
+    "password-change-done": Visit("/konto/passord/endret/", who="owner"),
+    # Organisations and my page.
+    "my-page": Visit("/min-side/", who="owner"),
+    "my-page-unconfirmed": Visit("/min-side/", who="unconfirmed"),
+    "join": Visit("/organisasjoner/bli-med/", who="unconfirmed"),
+    "join-errors": Visit("/organisasjoner/bli-med/", who="unconfirmed", press="Ask to join"),
+    "propose": Visit("/organisasjoner/foresla/", who="unconfirmed"),
+    "propose-errors": Visit(
+        "/organisasjoner/foresla/", who="unconfirmed", press="Propose the organisation"
+    ),
+    # The submission form, the preview, the review.
+    "create": Visit("/del-tiltak/", who="owner"),
+    "create-errors": Visit("/del-tiltak/", who="owner", press="Submit for review"),
+    "edit": Visit("/tiltak/{draft}/rediger/", who="owner"),
+    "edit-errors": Visit("/tiltak/{draft}/rediger/", who="owner", press="Submit for review"),
+    "preview": Visit("/tiltak/{draft}/forhandsvisning/", who="owner"),
+    "review": Visit("/admin/initiatives/initiative/{submitted}/review/", who="moderator"),
+    "review-errors": Visit(
+        "/admin/initiatives/initiative/{submitted}/review/",
+        who="moderator",
+        press="Reject",
+        errors=".errornote",
+    ),
+    # Adoption and contact.
+    "initiative-signed-in": Visit("/tiltak/{canteens}/", who="owner"),
+    "adoption": Visit("/tiltak/{canteens}/ta-i-bruk/", who="owner"),
+    "adoption-edit": Visit("/tiltak/{furniture}/ta-i-bruk/{adoption}/endre/", who="adopter"),
+    "contact": Visit("/tiltak/matsvinn-i-barnehager/kontakt/"),
+    "contact-errors": Visit("/tiltak/matsvinn-i-barnehager/kontakt/", press="Send the message"),
+}
+
+
+@dataclass
+class World:
+    users: dict = field(default_factory=dict)
+    slugs: dict = field(default_factory=dict)
+
+
+@pytest.fixture
+def world(bank, people) -> World:
+    """Something on every page: a draft with rows, a rejection, a request to join."""
+    owner = people.oslo_member
+    unconfirmed = make_user(username="ny@example.org", email="ny@example.org", first_name="Ny")
+    request_membership(unconfirmed, people.oslo)
+    draft = make_initiative(
+        title="Regnbed i bydelene",
+        slug="regnbed-i-bydelene",
+        lead_organisation=people.oslo,
+        created_by=owner,
+        summary="",
+        contact_name="Ola Oslo",
+        contact_email="ola@example.org",
+    )
+    draft.goals.set(Goal.objects.filter(number__in=[6, 11]))
+    draft.purposes.set(Purpose.objects.filter(slug="across-sectors"))
+    draft.tags.set(["regnbed", "overvann"])
+    make_participation(initiative=draft, organisation=people.bergen)
+    make_link(initiative=draft, title="Prosjektside", url="https://example.org/regnbed")
+    make_attachment(initiative=draft, title="Plan")
+    submitted = make_initiative(
+        title="Grønne tak på skolene",
+        lead_organisation=people.oslo,
+        created_by=owner,
+        status=Initiative.Status.SUBMITTED,
+    )
+    make_initiative(
+        title="Delebiler for ansatte",
+        lead_organisation=people.oslo,
+        created_by=owner,
+        status=Initiative.Status.REJECTED,
+    )
+    furniture = bank.initiatives["furniture"]
+    adoption = make_adoption(initiative=furniture, organisation=people.bergen, note="Godt råd.")
+    Initiative.objects.filter(slug="matsvinn-i-barnehager").update(contact_email="kari@example.org")
+    Initiative.objects.all().refresh_search_vectors()
+    return World(
+        users={
+            "owner": owner,
+            "unconfirmed": unconfirmed,
+            "moderator": people.moderator,
+            "adopter": people.bergen_member,
+        },
+        slugs={
+            "draft": draft.slug,
+            "submitted": submitted.pk,
+            "canteens": bank.initiatives["school_canteens"].slug,
+            "furniture": furniture.slug,
+            "adoption": adoption.pk,
+            "token": confirmation_token(unconfirmed),
+            "uid": urlsafe_base64_encode(force_bytes(unconfirmed.pk)),
+            "reset_token": default_token_generator.make_token(unconfirmed),
+        },
+    )
+
+
+@pytest.mark.parametrize("name", list(FORM_PAGES))
+def test_form_page_has_no_wcag_violations(page, bank, world, page_for, name):
+    """Both languages in one test: the data set behind these pages is slow to build."""
+    visit = FORM_PAGES[name]
+    browser_page = page if visit.who is None else page_for(world.users[visit.who])
+    reports = []
+
+    for language in ("nb", "en"):
+        response = browser_page.goto(bank.url(visit.path.format(**world.slugs), language))
+        # Not sent to log in, nor anywhere else.
+        landed = bank.url((visit.lands_on or visit.path).format(**world.slugs), language)
+        assert (response.status, browser_page.url) == (200, landed)
+        if visit.press:
+            button = browser_page.locator("main").get_by_role(
+                "button", name=in_language(visit.press, language), exact=True
+            )
+            with browser_page.expect_navigation():
+                button.click()
+            expect(browser_page.locator(visit.errors)).to_be_visible()
+        violations = wcag_violations(browser_page)
+        if violations:
+            reports.append(f"{browser_page.url}\n{axe_report(violations)}")
+
+    if reports:
+        pytest.fail("\n".join(reports), pytrace=False)
