@@ -1,15 +1,21 @@
 """Networks, memberships, working groups, events, presentations and registrations."""
 
 import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import ExtractYear, Lower
+from django.db.models.lookups import Exact
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from ideabank.email import send_after_commit
 from initiatives.models import (
     ActorType,
     County,
@@ -138,6 +144,36 @@ class Membership(TimeStampedModel):
         return f"{self.organisation} – {self.network}"
 
 
+# Working groups count their year, and events show their times, in Norwegian time.
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+class WorkingGroupQuerySet(models.QuerySet):
+    def with_progress(self, *, now: datetime | None = None) -> "WorkingGroupQuerySet":
+        """Annotate `meetings_held` and `open_events_held`: the group's own events of that
+        kind that have ended (before `now`) within the group's year, counted in Oslo time.
+
+        One query for any number of groups; events of other kinds, other groups, other
+        years or still to come do not count.
+        """
+        now = now or timezone.now()
+
+        def held(kind: str) -> Count:
+            return Count(
+                "events",
+                filter=Q(
+                    Exact(ExtractYear("events__ends_at", tzinfo=OSLO), F("year")),
+                    events__kind=kind,
+                    events__ends_at__lt=now,
+                ),
+            )
+
+        return self.annotate(
+            meetings_held=held(Event.Kind.MEETING),
+            open_events_held=held(Event.Kind.OPEN_EVENT),
+        )
+
+
 class WorkingGroup(TimeStampedModel):
     """A thematic group set up for one year at a time (seed 000)."""
 
@@ -182,6 +218,8 @@ class WorkingGroup(TimeStampedModel):
         verbose_name=_("initiatives proposed by the group"),
     )
 
+    objects = WorkingGroupQuerySet.as_manager()
+
     class Meta:
         ordering = ["-year", "name"]
         verbose_name = _("working group")
@@ -203,6 +241,21 @@ class WorkingGroup(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.year})"
+
+    # The properties below read the counts that `WorkingGroup.objects.with_progress()` adds.
+
+    @property
+    def meetings_met(self) -> bool:
+        return self.meetings_held >= self.required_meetings
+
+    @property
+    def open_events_met(self) -> bool:
+        return self.open_events_held >= self.required_open_events
+
+    @property
+    def requirements_met(self) -> bool:
+        """The year's mandate is fulfilled: enough meetings and enough open events held."""
+        return self.meetings_met and self.open_events_met
 
 
 class WorkingGroupMember(TimeStampedModel):
@@ -250,6 +303,10 @@ class WorkingGroupMember(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RegistrationRefused(Exception):
+    """A registration the event does not take; the message says why, for the view to show."""
 
 
 class Event(TimeStampedModel):
@@ -362,6 +419,82 @@ class Event(TimeStampedModel):
     def organiser(self) -> Network | WorkingGroup | Organisation | None:
         return self.organiser_network or self.organiser_working_group or self.organiser_organisation
 
+    def register(self, *, name: str, email: str, organisation: str = "") -> "EventRegistration":
+        """Register someone: confirmed while places are left, else on the waiting list.
+
+        Raises RegistrationRefused when the event takes no registrations now, is over, or
+        already has this e-mail address (in any case) among its live registrations. The
+        registrant is e-mailed in the language active now, which is kept for later e-mails.
+        """
+        language = translation.get_language()
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        email = email.strip()
+        with transaction.atomic():
+            # Lock the event row before counting: a second registration at the same moment
+            # waits here until this one has committed, so it counts this place as taken and
+            # the capacity is never exceeded. (SQLite has no row locks but serialises writes.)
+            event = Event.objects.select_for_update().get(pk=self.pk)
+            event._check_open_for_registration()
+            live = event.registrations.exclude(status=EventRegistration.Status.CANCELLED)
+            if live.filter(email__iexact=email).exists():
+                raise RegistrationRefused(_("This e-mail address is already registered."))
+            status = (
+                EventRegistration.Status.CONFIRMED
+                if event._has_free_place()
+                else EventRegistration.Status.WAITING
+            )
+            try:
+                # A savepoint, so the database's own uniqueness check can refuse too
+                # (letters SQLite does not fold) without breaking the outer transaction.
+                with transaction.atomic():
+                    registration = EventRegistration.objects.create(
+                        event=event,
+                        name=name.strip(),
+                        email=email,
+                        organisation_name=organisation.strip(),
+                        status=status,
+                        language=language,
+                    )
+            except IntegrityError as error:
+                raise RegistrationRefused(
+                    _("This e-mail address is already registered.")
+                ) from error
+            registration._send(
+                "email/registration_confirmed"
+                if status == EventRegistration.Status.CONFIRMED
+                else "email/registration_waiting"
+            )
+        return registration
+
+    def _check_open_for_registration(self) -> None:
+        if self.registration == self.Registration.NONE:
+            raise RegistrationRefused(_("This event does not take registrations."))
+        if self.registration == self.Registration.CLOSED:
+            raise RegistrationRefused(_("Registration for this event is closed."))
+        if self.ends_at <= timezone.now():
+            raise RegistrationRefused(_("This event has already taken place."))
+
+    def _has_free_place(self) -> bool:
+        if self.capacity is None:
+            return True
+        confirmed = self.registrations.filter(status=EventRegistration.Status.CONFIRMED)
+        return confirmed.count() < self.capacity
+
+    def _fill_free_places(self) -> list["EventRegistration"]:
+        """Move the oldest waiting registrations up while there is room; the caller holds
+        the event's row lock. Each one moved up is told by e-mail."""
+        moved = []
+        waiting = self.registrations.filter(status=EventRegistration.Status.WAITING)
+        for registration in waiting.select_for_update().order_by("created", "pk"):
+            if not self._has_free_place():
+                break
+            registration.status = EventRegistration.Status.CONFIRMED
+            registration.save(update_fields=["status", "updated"])
+            registration._send("email/registration_moved_up")
+            moved.append(registration)
+        return moved
+
 
 class Presentation(TimeStampedModel):
     """An initiative presented at an event."""
@@ -426,6 +559,15 @@ class EventRegistration(TimeStampedModel):
     cancel_token = models.CharField(
         _("cancel token"), max_length=64, unique=True, default=new_cancel_token, editable=False
     )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        # Taken from the registration page, not chosen by whoever edits the row.
+        editable=False,
+        help_text=_("The language the registrant used; e-mails to them are written in it."),
+    )
 
     class Meta:
         ordering = ["event", "created", "pk"]
@@ -445,3 +587,40 @@ class EventRegistration(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} – {self.event}"
+
+    def cancel(self) -> None:
+        """Cancel the registration; a confirmed place that frees up goes to the oldest on
+        the waiting list, who is e-mailed. Cancelling again does nothing. Once the event is
+        over nobody moves up: the e-mail would mislead."""
+        with transaction.atomic():
+            # The event's lock first, in the same order as Event.register, so a cancellation
+            # and a registration at the same moment cannot both take the freed place.
+            event = Event.objects.select_for_update().get(pk=self.event_id)
+            current = EventRegistration.objects.select_for_update().get(pk=self.pk)
+            self.status = current.status
+            if self.status == self.Status.CANCELLED:
+                return
+            held_place = self.status == self.Status.CONFIRMED
+            self.status = self.Status.CANCELLED
+            self.save(update_fields=["status", "updated"])
+            if held_place and event.ends_at > timezone.now():
+                event._fill_free_places()
+
+    @property
+    def cancel_url(self) -> str:
+        """The link in the e-mails that cancels without signing in, in the registrant's language."""
+        with translation.override(self.language):
+            try:
+                path = reverse("networks:registration_cancel", kwargs={"token": self.cancel_token})
+            except NoReverseMatch:
+                # Until the registration views exist; the same path they are to serve.
+                path = f"/arrangementer/avmeld/{self.cancel_token}/"
+        return f"{settings.SITE_URL}{path}"
+
+    def _send(self, template: str) -> None:
+        send_after_commit(
+            template,
+            {"registration": self, "event": self.event, "cancel_url": self.cancel_url},
+            to=[self.email],
+            language=self.language,
+        )
