@@ -41,5 +41,6 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("konto/", include((account_patterns, "accounts"))),
     path("", include("initiatives.urls")),
+    path("", include("networks.urls")),
     prefix_default_language=False,
 )

@@ -1,0 +1,1 @@
+"""One FilterSet per list page: networks, working groups, events."""
