@@ -281,9 +281,13 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("initiative")
         .order_by("initiative__title")
     )
+    # The networks app's rows through their reverse relations: this app never imports it.
     context["memberships"] = organisation.network_memberships.filter(
         status="active"
-    ).select_related("network")
+    ).select_related("network__parent")
+    context["seats"] = organisation.working_group_seats.select_related("working_group").order_by(
+        "-working_group__year", "working_group__name", "name", "pk"
+    )
     return render(request, "initiatives/organisation_detail.html", context)
 
 

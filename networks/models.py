@@ -1,31 +1,71 @@
 """Networks, memberships, working groups, events, presentations and registrations."""
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Q
-from django.db.models.functions import ExtractYear, Lower
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, ExtractYear, Lower
 from django.db.models.lookups import Exact
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ideabank.email import send_after_commit
+from ideabank.models import language_of
 from initiatives.models import (
     ActorType,
     County,
     FocusArea,
     Goal,
+    IllegalTransition,
     Initiative,
     Organisation,
+    OrganisationMember,
     Scope,
     TimeStampedModel,
+    moderator_emails,
 )
+
+
+class NetworkQuerySet(models.QuerySet):
+    def with_counts(self) -> "NetworkQuerySet":
+        """Annotate `member_count` (active memberships of approved organisations: the
+        members the public sees) and `subgroup_count`, in the query that reads the networks.
+
+        Subqueries rather than joins, so the two counts do not multiply each other.
+        """
+        members = (
+            Membership.objects.active()
+            .filter(network=OuterRef("pk"), organisation__status=Organisation.Status.APPROVED)
+            .order_by()
+            .values("network")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        subgroups = (
+            Network.objects.filter(parent=OuterRef("pk"))
+            .order_by()
+            .values("parent")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            member_count=Coalesce(Subquery(members), 0),
+            subgroup_count=Coalesce(Subquery(subgroups), 0),
+        )
+
+    def in_families(self) -> "NetworkQuerySet":
+        """Each network followed by its sub-groups: by the top network's name, then the
+        network itself before its sub-groups, then name."""
+        return self.annotate(
+            family_name=Coalesce("parent__name", "name"),
+            family_id=Coalesce("parent_id", "id"),
+        ).order_by("family_name", "family_id", F("parent_id").asc(nulls_first=True), "name")
 
 
 class Network(TimeStampedModel):
@@ -80,6 +120,8 @@ class Network(TimeStampedModel):
         verbose_name=_("members"),
     )
 
+    objects = NetworkQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("network")
@@ -87,6 +129,21 @@ class Network(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("networks:network", args=[self.slug])
+
+    @property
+    def coordinating_organisation(self) -> Organisation | None:
+        """The network's coordinator; a sub-group without one of its own is coordinated by
+        its parent's. Its active members decide on requests to join."""
+        network, seen = self, set()
+        while network is not None and network.pk not in seen:
+            if network.coordinator_id is not None:
+                return network.coordinator
+            seen.add(network.pk)
+            network = network.parent
+        return None
 
     def clean(self) -> None:
         ancestor, seen = self.parent, set()
@@ -103,7 +160,18 @@ class Network(TimeStampedModel):
             ancestor = ancestor.parent
 
 
+class MembershipQuerySet(models.QuerySet):
+    def active(self) -> "MembershipQuerySet":
+        return self.filter(status=Membership.Status.ACTIVE)
+
+    def requested(self) -> "MembershipQuerySet":
+        return self.filter(status=Membership.Status.REQUESTED)
+
+
 class Membership(TimeStampedModel):
+    """An organisation's place in a network; joining starts as a request the coordinating
+    organisation (or a moderator) decides on."""
+
     class Role(models.TextChoices):
         MEMBER = "member", _("Member")
         COORDINATOR = "coordinator", _("Coordinator")
@@ -127,6 +195,25 @@ class Membership(TimeStampedModel):
         _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
     )
     since = models.DateField(_("member since"), null=True, blank=True)
+    # Who asked on the organisation's behalf: they are told when the request is decided.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["network__name", "organisation__name"]
@@ -142,6 +229,107 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.organisation} – {self.network}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def is_requested(self) -> bool:
+        return self.status == self.Status.REQUESTED
+
+    def approve(self, *, by) -> None:
+        """Let a requesting organisation in, a member from today; the requester is e-mailed.
+
+        Approving an active membership does nothing; an ended one is not a request."""
+        if self.is_active:
+            return
+        if not self.is_requested:
+            raise IllegalTransition(_("Only a request to join can be approved."))
+        with transaction.atomic():
+            self.status = self.Status.ACTIVE
+            self.since = timezone.localdate()
+            self.approved_by = by
+            self.save(update_fields=["status", "since", "approved_by", "updated"])
+            self._tell_requester("email/network_membership_approved")
+
+    def decline(self, *, by) -> None:
+        """Refuse a request: the row goes, so the organisation may ask again later; the
+        requester is e-mailed. `by` is the coordinator or moderator deciding."""
+        if not self.is_requested:
+            raise IllegalTransition(
+                _("Only a request to join can be declined; end a membership in the admin.")
+            )
+        with transaction.atomic():
+            self._tell_requester("email/network_membership_declined")
+            self.delete()
+
+    def _tell_requester(self, template: str) -> None:
+        """E-mail the person who asked, in their language; when they are gone (or the
+        request was made in the admin), the organisation's active members instead."""
+        context = {"membership": self, "network": self.network, "organisation": self.organisation}
+        requester = self.requested_by
+        if requester is not None and requester.is_active and requester.email:
+            send_after_commit(
+                template, context, to=[requester.email], language=language_of(requester)
+            )
+            return
+        _send_by_language(
+            template,
+            context,
+            OrganisationMember.objects.active().filter(organisation=self.organisation_id),
+        )
+
+
+def _send_by_language(template: str, context: dict, members) -> bool:
+    """E-mail the users of `members` (OrganisationMember rows), one message per language.
+    Returns whether anyone was e-mailed."""
+    by_language: dict[str, list[str]] = {}
+    for member in (
+        members.filter(user__is_active=True).exclude(user__email="").select_related("user__profile")
+    ):
+        by_language.setdefault(language_of(member.user), []).append(member.user.email)
+    for language, addresses in by_language.items():
+        send_after_commit(template, context, to=sorted(addresses), language=language)
+    return bool(by_language)
+
+
+def request_network_membership(user, network: Network, organisation: Organisation) -> Membership:
+    """Ask, for `organisation`, to join `network` (or sub-group). The active members of the
+    coordinating organisation are e-mailed in their languages, or the moderators when it
+    has none. A former member (ended) may ask again.
+
+    Asking while a request or membership exists returns that row and tells nobody.
+    """
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            network=network,
+            organisation=organisation,
+            defaults={"status": Membership.Status.REQUESTED, "requested_by": user},
+        )
+        if not created and membership.status == Membership.Status.ENDED:
+            membership.status = Membership.Status.REQUESTED
+            membership.requested_by = user
+            membership.save(update_fields=["status", "requested_by", "updated"])
+            created = True
+        if created:
+            context = {
+                "membership": membership,
+                "network": network,
+                "organisation": organisation,
+                "requester": user.get_full_name() or user.email or user.get_username(),
+            }
+            coordinating = network.coordinating_organisation
+            told = coordinating is not None and _send_by_language(
+                "email/network_membership_requested",
+                context,
+                OrganisationMember.objects.active().filter(organisation=coordinating),
+            )
+            if not told:
+                send_after_commit(
+                    "email/network_membership_requested", context, to=moderator_emails()
+                )
+    return membership
 
 
 # Working groups count their year, and events show their times, in Norwegian time.
@@ -242,6 +430,18 @@ class WorkingGroup(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.year})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("networks:working_group", args=[self.slug])
+
+    @property
+    def period_start(self) -> date:
+        """A group is set up for one calendar year at a time: its period is that year."""
+        return date(self.year, 1, 1)
+
+    @property
+    def period_end(self) -> date:
+        return date(self.year, 12, 31)
+
     # The properties below read the counts that `WorkingGroup.objects.with_progress()` adds.
 
     @property
@@ -309,6 +509,34 @@ class RegistrationRefused(Exception):
     """A registration the event does not take; the message says why, for the view to show."""
 
 
+class EventQuerySet(models.QuerySet):
+    def upcoming(self, *, now: datetime | None = None) -> "EventQuerySet":
+        """Events not over yet (those under way included), soonest first."""
+        now = now or timezone.now()
+        return self.filter(ends_at__gt=now).order_by("starts_at", "pk")
+
+    def past(self, *, now: datetime | None = None) -> "EventQuerySet":
+        """Events that are over, the latest first."""
+        now = now or timezone.now()
+        return self.filter(ends_at__lte=now).order_by("-starts_at", "-pk")
+
+    def with_places(self) -> "EventQuerySet":
+        """Annotate `confirmed_count`, which `places_left` and `registration_state` read.
+
+        A subquery rather than a join, so it stays right whatever else the list joins.
+        """
+        confirmed = (
+            EventRegistration.objects.filter(
+                event=OuterRef("pk"), status=EventRegistration.Status.CONFIRMED
+            )
+            .order_by()
+            .values("event")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(confirmed_count=Coalesce(Subquery(confirmed), 0))
+
+
 class Event(TimeStampedModel):
     class Kind(models.TextChoices):
         WEBINAR = "webinar", _("Webinar")
@@ -369,6 +597,8 @@ class Event(TimeStampedModel):
         _("capacity"), null=True, blank=True, help_text=_("Leave empty for no limit.")
     )
 
+    objects = EventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-starts_at"]
         verbose_name = _("event")
@@ -415,9 +645,39 @@ class Event(TimeStampedModel):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("networks:event", kwargs={"slug": self.slug})
+
     @property
     def organiser(self) -> Network | WorkingGroup | Organisation | None:
         return self.organiser_network or self.organiser_working_group or self.organiser_organisation
+
+    @property
+    def is_over(self) -> bool:
+        return self.ends_at <= timezone.now()
+
+    @property
+    def takes_registrations(self) -> bool:
+        """Registration is open and the event is not over: the page shows the form."""
+        return self.registration == self.Registration.OPEN and not self.is_over
+
+    # The two below read `confirmed_count` from `Event.objects.with_places()`.
+
+    @property
+    def places_left(self) -> int | None:
+        """Free places; None when the event has no limit."""
+        if self.capacity is None:
+            return None
+        return max(0, self.capacity - self.confirmed_count)
+
+    @property
+    def registration_state(self) -> str:
+        """One of "none" (open to all), "open", "full" (new registrations wait), "closed"."""
+        if self.registration == self.Registration.NONE:
+            return "none"
+        if not self.takes_registrations:
+            return "closed"
+        return "full" if self.places_left == 0 else "open"
 
     def register(self, *, name: str, email: str, organisation: str = "") -> "EventRegistration":
         """Register someone: confirmed while places are left, else on the waiting list.

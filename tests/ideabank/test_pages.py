@@ -156,6 +156,8 @@ def test_page_renders_frame_in_language(client, name, language):
         url("home", language),
         url("initiatives:list", language),
         url("initiatives:create", language),
+        url("networks:network_list", language),
+        url("networks:event_list", language),
         url("home", language) + "#sdg",
         url("about", language),
     ]
