@@ -1,5 +1,7 @@
 """Public pages for networks, working groups and events; join requests, registration, calendars."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -442,6 +444,7 @@ EVENT_FILTER_MAX_LENGTH = 200
 # stop for scripts filling an event's places or its waiting list.
 REGISTRATIONS_PER_IP = Limit("event-register-ip", limit=20, window=60 * 60)
 # Tokens are 43 characters (new_cancel_token); anything much longer is not one.
+CANCEL_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 CANCEL_TOKEN_MAX_LENGTH = 64
 
 
@@ -597,7 +600,8 @@ def registration_cancel(request: HttpRequest, token: str) -> HttpResponse:
     GET shows a button, POST cancels: mail scanners that open links only ever GET.
     """
     registration = None
-    if len(token) <= CANCEL_TOKEN_MAX_LENGTH:
+    # Tokens are URL-safe base64; anything else (a NUL byte, say) cannot be one.
+    if len(token) <= CANCEL_TOKEN_MAX_LENGTH and CANCEL_TOKEN_PATTERN.fullmatch(token):
         registration = (
             EventRegistration.objects.select_related("event").filter(cancel_token=token).first()
         )
