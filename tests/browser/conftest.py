@@ -9,7 +9,7 @@ import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page
 
 from initiatives.models import (
@@ -33,14 +34,29 @@ from initiatives.models import (
     Purpose,
     Target,
 )
+from networks.models import (
+    Event,
+    EventRegistration,
+    Membership,
+    Network,
+    Presentation,
+    WorkingGroup,
+    WorkingGroupMember,
+)
 from tests.browser.helpers import watch_csp
 from tests.factories import (
     make_adoption,
     make_confirmed_user,
+    make_event,
     make_initiative,
     make_link,
+    make_membership,
+    make_network,
     make_org_member,
     make_organisation,
+    make_registration,
+    make_working_group,
+    make_working_group_member,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -399,3 +415,180 @@ def page_for(new_context, bank, page, csp_violations) -> Callable[..., Page]:
         return new_page
 
     return open_page
+
+
+# --- Networks, working groups and events (issue 5) -------------------------------------
+
+
+@dataclass
+class Gatherings:
+    """A network with a sub-group, a working group and events of every registration state."""
+
+    network: Network  # coordinated by Oslo kommune; Bergen kommune is not in it
+    subgroup: Network  # Bergen kommune is a member
+    group: WorkingGroup  # this year's, led from Oslo kommune, hosted by the network
+    events: dict[str, Event]  # open (capacity 1), full, closed, none, past
+    registration: EventRegistration  # the one place taken at the full event
+    slugs: dict = field(default_factory=dict)  # for paths: {network}, {open}, {token}...
+
+
+@pytest.fixture
+def gatherings(bank, people) -> Gatherings:
+    """Everything the networks, working-group and event pages show, on top of `people`.
+
+    Oslo kommune coordinates "Klimanettverket" (its members approve requests to join;
+    one from Trondheim kommune waits); Bergen kommune is in the sub-group only, so its
+    member is offered the network's join form. The past webinar's programme has a
+    published initiative and a hidden one (never shown).
+    """
+    now = timezone.now()
+    food = FocusArea.objects.get(slug="food-and-food-waste")
+    vestland = County.objects.get(number="46")
+    trondheim = make_organisation(name="Trondheim kommune", slug="trondheim-kommune")
+    network = make_network(
+        name="Klimanettverket",
+        slug="klimanettverket",
+        scope="regional",
+        county=vestland,
+        coordinator=people.oslo,
+        description="Kommuner som deler erfaringer med klimatiltak.\n\nVi møtes fire ganger i året.",
+        membership_criteria="Kommuner og fylkeskommuner i Vestland.",
+        meeting_rhythm="fire ganger i året",
+        contact_name="Kari Nordmann",
+        contact_role="Koordinator",
+        contact_email="kari@example.org",
+        website="https://example.org/klimanettverket",
+    )
+    network.focus_areas.set([food])
+    network.goals.set(Goal.objects.filter(number__in=[12, 13]))
+    subgroup = make_network(
+        name="Klimanettverket Vest",
+        slug="klimanettverket-vest",
+        parent=network,
+        scope="regional",
+        county=vestland,
+        meeting_rhythm="hver måned",
+        description="Kommunene på Vestlandet.",
+    )
+    subgroup.focus_areas.set([food])
+    make_membership(network=network, organisation=people.oslo, role=Membership.Role.COORDINATOR)
+    make_membership(network=subgroup, organisation=people.bergen)
+    make_membership(
+        network=network,
+        organisation=trondheim,
+        status=Membership.Status.REQUESTED,
+        requested_by=make_confirmed_user(
+            username="trond@example.org", email="trond@example.org", first_name="Trond Trondheim"
+        ),
+    )
+    group = make_working_group(
+        name="Sirkulær produksjon",
+        slug="sirkular-produksjon",
+        year=timezone.localdate().year,
+        focus_area=food,
+        host_network=network,
+        host_organisation=people.oslo,
+        mandate="Finne og foreslå sirkulære tiltak i produksjon.",
+        required_meetings=2,
+    )
+    group.proposed_initiatives.set([bank.initiatives["furniture"]])
+    make_working_group_member(
+        working_group=group,
+        name="Ola Oslo",
+        organisation=people.oslo,
+        role=WorkingGroupMember.Role.LEADER,
+    )
+    make_working_group_member(working_group=group, name="Berit Bergen", organisation=people.bergen)
+    day = timedelta(days=1)
+    municipality = ActorType.objects.get(slug="municipality")
+    events = {
+        "open": make_event(
+            title="Verksted om matsvinn",
+            slug="verksted-om-matsvinn",
+            kind=Event.Kind.WORKSHOP,
+            organiser_network=network,
+            starts_at=now + 14 * day,
+            venue="Rådhuset, Oslo",
+            online_url="https://example.org/verksted",
+            description="Vi deler metoder for å veie matsvinn.",
+            registration=Event.Registration.OPEN,
+            capacity=1,
+        ),
+        "full": make_event(
+            title="Frokostmøte om ombruk",
+            slug="frokostmote-om-ombruk",
+            kind=Event.Kind.MEETING,
+            organiser_organisation=people.oslo,
+            starts_at=now + 21 * day,
+            venue="Bergen rådhus",
+            registration=Event.Registration.OPEN,
+            capacity=1,
+        ),
+        "closed": make_event(
+            title="Konferanse om sirkulære innkjøp",
+            slug="konferanse-om-sirkulaere-innkjop",
+            kind=Event.Kind.CONFERENCE,
+            organiser_organisation=people.bergen,
+            starts_at=now + 30 * day,
+            registration=Event.Registration.CLOSED,
+        ),
+        "none": make_event(
+            title="Åpent møte om sykkelveier",
+            slug="apent-mote-om-sykkelveier",
+            kind=Event.Kind.OPEN_EVENT,
+            organiser_working_group=group,
+            starts_at=now + 40 * day,
+            online_url="https://example.org/sykkel",
+        ),
+        "past": make_event(
+            title="Bærekraftsfredag: matsvinn",
+            slug="baerekraftsfredag-matsvinn",
+            kind=Event.Kind.WEBINAR,
+            organiser_network=network,
+            starts_at=now - 10 * day,
+            online_url="https://example.org/webinar",
+            recording_url="https://example.org/opptak",
+            description="Fire tiltak på en time.",
+            registration=Event.Registration.OPEN,
+            capacity=100,
+        ),
+        "meeting": make_event(
+            title="Arbeidsmøte i Sirkulær produksjon",
+            slug="arbeidsmote-sirkular-produksjon",
+            kind=Event.Kind.MEETING,
+            organiser_working_group=group,
+            starts_at=now - 2 * day,
+        ),
+    }
+    for event in events.values():
+        event.audience.set([municipality])
+    Presentation.objects.create(
+        event=events["past"],
+        initiative=bank.initiatives["kindergartens"],
+        presenter="Kari Nordmann",
+        presenter_organisation=people.oslo,
+        order=1,
+    )
+    Presentation.objects.create(
+        event=events["past"],
+        initiative=Initiative.objects.get(title=bank.hidden_titles[0]),
+        presenter="Prosjektleder",
+        order=2,
+    )
+    registration = make_registration(
+        event=events["full"], name="Fredrik Fullt", email="fredrik@example.org"
+    )
+    return Gatherings(
+        network=network,
+        subgroup=subgroup,
+        group=group,
+        events=events,
+        registration=registration,
+        slugs={
+            "network": network.slug,
+            "subgroup": subgroup.slug,
+            "group": group.slug,
+            "token": registration.cancel_token,
+            **{name: event.slug for name, event in events.items()},
+        },
+    )

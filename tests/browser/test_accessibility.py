@@ -3,7 +3,10 @@
 The public pages as a visitor sees them; the account pages, my page, joining and
 proposing an organisation, the submission form, the preview, adoption, contact and
 the moderators' review page as the people who use them see them, forms with their
-errors shown included.
+errors shown included. Networks, working groups and events (issue 5) on a data set of
+their own: lists with filters, each registration state of an event page, the
+registration form with errors, the cancel page (and its 404), join requests as the
+coordinator and a member see them.
 """
 
 from dataclasses import dataclass, field
@@ -16,7 +19,13 @@ from playwright.sync_api import expect
 
 from ideabank.models import confirmation_token
 from initiatives.models import Goal, Initiative, Purpose, request_membership
-from tests.browser.helpers import ERROR_SUMMARY, axe_report, in_language, wcag_violations
+from tests.browser.helpers import (
+    ERROR_SUMMARY,
+    NOTICES,
+    axe_report,
+    in_language,
+    wcag_violations,
+)
 from tests.factories import (
     make_adoption,
     make_attachment,
@@ -67,6 +76,9 @@ class Visit:
     press: str | None = None  # the button (source text) that sends the form empty
     errors: str = ERROR_SUMMARY  # what shows the errors after pressing it
     lands_on: str | None = None  # where `path` redirects to, if it does
+    status: int = 200  # of the page as `path` shows it
+    prepare: str | None = None  # JavaScript run on the page before pressing
+    shows: str | None = None  # a selector for what this visit is about, which must be visible
 
 
 FORM_PAGES = {
@@ -207,6 +219,109 @@ def test_form_page_has_no_wcag_violations(page, bank, world, page_for, name):
             with browser_page.expect_navigation():
                 button.click()
             expect(browser_page.locator(visit.errors)).to_be_visible()
+        violations = wcag_violations(browser_page)
+        if violations:
+            reports.append(f"{browser_page.url}\n{axe_report(violations)}")
+
+    if reports:
+        pytest.fail("\n".join(reports), pytrace=False)
+
+
+# --- Networks, working groups and events (issue 5) -------------------------------------
+
+# Each path may name any key of Gatherings.slugs: {network}, {open}, {token}...
+GATHERING_PAGES = {
+    # Networks, as a visitor sees them.
+    "network-list": Visit("/nettverk/", shows=".network-card--subgroup"),
+    "network-list-filtered": Visit(
+        "/nettverk/?scope=regional&focus_area=food-and-food-waste", shows=".network-card"
+    ),
+    "network": Visit("/nettverk/{network}/", shows=".subgroup-list"),
+    "network-subgroup": Visit("/nettverk/{subgroup}/", shows=".network__members"),
+    # ... as a member of the coordinating organisation, with a request to decide on.
+    "network-coordinator": Visit(
+        "/nettverk/{network}/", who="coordinator", shows=".request-list__item"
+    ),
+    # ... as a member of an organisation not in the network: the join form.
+    "network-member": Visit("/nettverk/{network}/", who="member", shows=".network__join-form"),
+    "network-join": Visit("/nettverk/{network}/bli-med/", who="member", shows="#id_organisation"),
+    # The one organisation offered cannot be left out: a forged choice shows the errors.
+    "network-join-errors": Visit(
+        "/nettverk/{network}/bli-med/",
+        who="member",
+        prepare="() => { document.querySelector('#id_organisation option').value = '999999'; }",
+        press="Ask to join",
+    ),
+    # Signed in, but for no organisation.
+    "network-join-no-organisation": Visit(
+        "/nettverk/{network}/bli-med/", who="moderator", status=403
+    ),
+    # Working groups.
+    "working-group-list": Visit("/arbeidsgrupper/", shows=".wg-card"),
+    "working-group-list-filtered": Visit(
+        "/arbeidsgrupper/?focus_area=food-and-food-waste", shows=".wg-card"
+    ),
+    "working-group": Visit("/arbeidsgrupper/{group}/", shows=".wg-events"),
+    # Events.
+    "event-list": Visit("/arrangementer/", shows=".event-card .ds-tag"),
+    "event-list-filtered": Visit(
+        "/arrangementer/?kind=workshop&audience=municipality", shows=".event-card"
+    ),
+    # A month that is no month: dropped with a notice above the list.
+    "event-list-bad-month": Visit("/arrangementer/?month=2026-13", shows=NOTICES),
+    "event-past-list": Visit("/arrangementer/tidligere/", shows=".event-card"),
+    "event-past-list-filtered": Visit(
+        "/arrangementer/tidligere/?kind=webinar&organiser=network:klimanettverket",
+        shows=".event-card",
+    ),
+    "event-open": Visit("/arrangementer/{open}/", shows=".registration-form"),
+    "event-open-errors": Visit(
+        "/arrangementer/{open}/",
+        press="Register",
+        lands_on="/arrangementer/{open}/pamelding/",
+    ),
+    "event-full": Visit("/arrangementer/{full}/", shows=".event__registration .ds-alert"),
+    "event-closed": Visit("/arrangementer/{closed}/"),
+    "event-no-registration": Visit("/arrangementer/{none}/"),
+    "event-past": Visit("/arrangementer/{past}/", shows=".programme"),
+    "registration-cancel": Visit("/arrangementer/avmeld/{token}/", shows="main form button"),
+    "registration-cancel-forged": Visit("/arrangementer/avmeld/ikke-en-ekte-lenke/", status=404),
+    # The organisation page lists its networks and working-group seats.
+    "organisation-gatherings": Visit(
+        "/organisasjoner/oslo-kommune/",
+        shows="main a[href$='/arbeidsgrupper/sirkular-produksjon/']",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(GATHERING_PAGES))
+def test_gathering_page_has_no_wcag_violations(page, gatherings, people, bank, page_for, name):
+    """Both languages in one test, as for the form pages."""
+    visit = GATHERING_PAGES[name]
+    users = {
+        "coordinator": people.oslo_member,
+        "member": people.bergen_member,
+        "moderator": people.moderator,
+    }
+    browser_page = page if visit.who is None else page_for(users[visit.who])
+    reports = []
+
+    for language in ("nb", "en"):
+        response = browser_page.goto(bank.url(visit.path.format(**gatherings.slugs), language))
+        assert response.status == visit.status, browser_page.url
+        if visit.prepare:
+            browser_page.evaluate(visit.prepare)
+        if visit.press:
+            button = browser_page.locator("main").get_by_role(
+                "button", name=in_language(visit.press, language), exact=True
+            )
+            with browser_page.expect_navigation():
+                button.click()
+            expect(browser_page.locator(visit.errors)).to_be_visible()
+        landed = bank.url((visit.lands_on or visit.path).format(**gatherings.slugs), language)
+        assert browser_page.url == landed
+        if visit.shows:
+            expect(browser_page.locator(visit.shows).first).to_be_visible()
         violations = wcag_violations(browser_page)
         if violations:
             reports.append(f"{browser_page.url}\n{axe_report(violations)}")
