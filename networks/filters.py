@@ -6,8 +6,10 @@ import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import QueryDict
 from django.utils import formats
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from initiatives.models import ActorType, County, FocusArea, Goal, Organisation, Scope
@@ -226,3 +228,27 @@ def month_choices(events: QuerySet, *, chosen: str = "") -> list[tuple[str, str]
         (value, capfirst(formats.date_format(month_start(value), "YEAR_MONTH_FORMAT")))
         for value in values
     ]
+
+
+FILTER_VALUE_MAX_LENGTH = 200
+
+
+def usable_filter_values(query: QueryDict, filterset_class) -> tuple[QueryDict, list[str]]:
+    """The filter values from the URL (the last of each), without those no filter could use,
+    and a message for each one left out: such values would reach the database as they are,
+    and a NUL byte fails there."""
+    data, problems = QueryDict(mutable=True), []
+    for name, list_filter in filterset_class.base_filters.items():
+        value = query.get(name, "").strip()
+        if not value:
+            continue
+        if "\x00" in value or len(value) > FILTER_VALUE_MAX_LENGTH:
+            problems.append(
+                gettext(
+                    "A value for “%(name)s” was too long or contained invalid characters and was ignored."
+                )
+                % {"name": list_filter.label}
+            )
+            continue
+        data[name] = value
+    return data, problems

@@ -28,7 +28,7 @@ from initiatives.models import (
     can_moderate,
 )
 from initiatives.views import active_organisations, page_number, posted
-from networks.filters import EventFilter, NetworkFilter, WorkingGroupFilter
+from networks.filters import EventFilter, NetworkFilter, WorkingGroupFilter, usable_filter_values
 from networks.forms import EventRegistrationForm, NetworkJoinForm
 from networks.ical import CALENDAR_RELATED, calendar_events, calendar_for, event_calendar
 from networks.models import (
@@ -49,31 +49,10 @@ NETWORKS_PER_PAGE = 30
 # Each related list on a network's page shows this many (the newest or the next); the
 # page says how many there are in all.
 NETWORK_PAGE_LIMIT = 10
-NETWORK_FILTER_MAX_LENGTH = 200
-
-
-def network_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
-    """The list's filter values from the URL (the last of each), without values no filter
-    could use: those would reach the database as they are (a NUL byte fails there)."""
-    data, problems = QueryDict(mutable=True), []
-    for name, filter_ in NetworkFilter.base_filters.items():
-        value = request.GET.get(name, "").strip()
-        if not value:
-            continue
-        if "\x00" in value or len(value) > NETWORK_FILTER_MAX_LENGTH:
-            problems.append(
-                _(
-                    "A value for “%(name)s” was too long or contained invalid characters and was ignored."
-                )
-                % {"name": filter_.label}
-            )
-            continue
-        data[name] = value
-    return data, problems
 
 
 def network_list(request: HttpRequest) -> HttpResponse:
-    data, problems = network_query(request)
+    data, problems = usable_filter_values(request.GET, NetworkFilter)
     filterset = NetworkFilter(data, queryset=Network.objects.all())
     if not filterset.is_valid():
         for name, errors in filterset.errors.items():
@@ -317,27 +296,6 @@ def network_membership_decline(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Working groups ------------------------------------------------------------------
 
 WORKING_GROUPS_PER_PAGE = 20
-FILTER_VALUE_MAX_LENGTH = 200
-
-
-def working_group_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
-    """The list's filter values from the URL (the last of each), without values no filter
-    could use: those would reach the database as they are (a NUL byte fails there)."""
-    data, problems = QueryDict(mutable=True), []
-    for name in WorkingGroupFilter.base_filters:
-        value = request.GET.get(name, "").strip()
-        if not value:
-            continue
-        if "\x00" in value or len(value) > FILTER_VALUE_MAX_LENGTH:
-            problems.append(
-                _(
-                    "A value for “%(name)s” was too long or contained invalid characters and was ignored."
-                )
-                % {"name": WorkingGroupFilter.base_filters[name].label}
-            )
-            continue
-        data[name] = value
-    return data, problems
 
 
 def current_year_first(queryset: QuerySet, year: int) -> QuerySet:
@@ -350,7 +308,7 @@ def current_year_first(queryset: QuerySet, year: int) -> QuerySet:
 
 
 def working_group_list(request: HttpRequest) -> HttpResponse:
-    data, problems = working_group_query(request)
+    data, problems = usable_filter_values(request.GET, WorkingGroupFilter)
     filterset = WorkingGroupFilter(data, queryset=WorkingGroup.objects.all())
     if not filterset.is_valid():
         for name, errors in filterset.errors.items():
@@ -439,7 +397,6 @@ def working_group_detail(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Events, registration and calendars ------------------------------------------
 
 EVENTS_PER_PAGE = 20
-EVENT_FILTER_MAX_LENGTH = 200
 # Generous for a colleague registering a whole team from one office address, and a
 # stop for scripts filling an event's places or its waiting list.
 REGISTRATIONS_PER_IP = Limit("event-register-ip", limit=20, window=60 * 60)
@@ -448,32 +405,12 @@ CANCEL_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 CANCEL_TOKEN_MAX_LENGTH = 64
 
 
-def event_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
-    """The lists' filter values from the URL (the last of each), without values no filter
-    could use: those would reach the database as they are (a NUL byte fails there)."""
-    data, problems = QueryDict(mutable=True), []
-    for name, event_filter in EventFilter.base_filters.items():
-        value = request.GET.get(name, "").strip()
-        if not value:
-            continue
-        if "\x00" in value or len(value) > EVENT_FILTER_MAX_LENGTH:
-            problems.append(
-                _(
-                    "A value for “%(name)s” was too long or contained invalid characters and was ignored."
-                )
-                % {"name": event_filter.label}
-            )
-            continue
-        data[name] = value
-    return data, problems
-
-
 def event_listing(request: HttpRequest, events: QuerySet, *, past: bool) -> HttpResponse:
     """The upcoming or the past events, filtered from the URL and paginated.
 
     A filter value that is not understood is dropped with a message, never a 500.
     """
-    data, problems = event_query(request)
+    data, problems = usable_filter_values(request.GET, EventFilter)
     filterset = EventFilter(data, queryset=events)
     if not filterset.is_valid():
         for name, errors in filterset.errors.items():
