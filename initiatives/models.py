@@ -332,11 +332,21 @@ class Organisation(TimeStampedModel):
 
     def approve(self, *, by) -> None:
         """Accept a proposed organisation: the public may now see it, and initiatives it
-        leads may be published. `by` is the moderator (kept for the admin's log)."""
+        leads may be published; whoever proposed it is told by e-mail in their language.
+        `by` is the moderator (kept for the admin's log)."""
+        from ideabank.models import language_of
+
         if self.is_approved:
             return
         self.status = self.Status.APPROVED
         self.save(update_fields=["status", "updated"])
+        if self.proposed_by is not None:
+            send_after_commit(
+                "email/organisation_approved",
+                {"organisation": self},
+                to=[self.proposed_by.email],
+                language=language_of(self.proposed_by),
+            )
 
 
 class OrganisationMemberQuerySet(models.QuerySet):

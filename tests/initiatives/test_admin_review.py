@@ -771,3 +771,26 @@ def test_member_status_is_not_editable_in_the_form(moderator_client, organisatio
 
     assert "status" not in response.context["adminform"].form.fields
     assert "status" in response.context["adminform"].readonly_fields
+
+
+def test_approving_a_proposed_organisation_tells_whoever_proposed_it_in_their_language(
+    moderator_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    proposer = make_user(username="forslag", email="forslag@example.org")
+    profile = profile_for(proposer)
+    profile.language = "en"
+    profile.save()
+    proposed = make_organisation(
+        name="Grønn Fjord", status=Organisation.Status.PROPOSED, proposed_by=proposer
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moderator_client.post(
+            url("organisation_changelist"),
+            {"action": "approve_selected", "_selected_action": [proposed.pk]},
+        )
+
+    (mail,) = mailoutbox
+    assert mail.to == ["forslag@example.org"]
+    assert mail.subject == "Grønn Fjord is approved"
+    assert f"/en/organisasjoner/{proposed.slug}/" in mail.body
