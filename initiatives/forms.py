@@ -441,16 +441,18 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
         if "scope" in self.errors:
             return
         if not scope:
-            # A draft that has not chosen yet: the place it names decides, else national.
+            # A draft that has not chosen yet: a place it names decides; without one the
+            # scope stays blank, so the form does not later claim a choice nobody made.
             if municipality and county:
                 self.add_error(
                     "county",
                     _("Choose either a municipality (local) or a county (regional), not both."),
                 )
                 return
-            data["scope"] = (
-                Scope.LOCAL if municipality else Scope.REGIONAL if county else Scope.NATIONAL
-            )
+            data["scope"] = Scope.LOCAL if municipality else Scope.REGIONAL if county else ""
+            # Set it on the instance too: a blank value left out of the post would otherwise
+            # leave the model's default (local) in place.
+            self.instance.scope = data["scope"]
             return
         if scope == Scope.LOCAL:
             if not municipality:

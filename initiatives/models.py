@@ -685,10 +685,12 @@ class Initiative(TimeStampedModel):
     )
     tags = TaggableManager(_("tags"), blank=True)
 
+    # Blank while a draft has not chosen yet; submitting requires a choice.
     scope = models.CharField(
         _("scope"),
         max_length=20,
         choices=Scope.choices,
+        blank=True,
         default=Scope.LOCAL,
         help_text=_("Local initiatives name a municipality, regional ones a county."),
     )
@@ -786,7 +788,7 @@ class Initiative(TimeStampedModel):
                     Q(scope=Scope.LOCAL, municipality__isnull=False, county__isnull=True)
                     | Q(scope=Scope.REGIONAL, county__isnull=False, municipality__isnull=True)
                     | Q(
-                        scope__in=[Scope.NATIONAL, Scope.NORDIC],
+                        scope__in=[Scope.NATIONAL, Scope.NORDIC, ""],
                         county__isnull=True,
                         municipality__isnull=True,
                     )
@@ -816,7 +818,7 @@ class Initiative(TimeStampedModel):
             return str(self.municipality)
         if self.scope == Scope.REGIONAL and self.county_id:
             return str(self.county)
-        return str(self.get_scope_display())
+        return str(self.get_scope_display()) or gettext("Place not chosen yet")
 
     @property
     def is_published(self) -> bool:

@@ -115,8 +115,11 @@ def test_create_draft_with_only_a_title(owner_client, owner, organisation):
     assert (initiative.created_by, initiative.lead_organisation) == (owner, organisation)
     assert (initiative.summary, initiative.description) == ("", "")
     assert initiative.slug == "matsvinn-i-barnehagen"
-    # No place was chosen yet: the only place the database accepts without one.
-    assert initiative.scope == Scope.NATIONAL
+    # No scope was chosen yet, and the form says so instead of claiming "national".
+    assert initiative.scope == ""
+    assert initiative.place == "Place not chosen yet"
+    edit_page = owner_client.get(response.url)
+    assert edit_page.context["form"]["scope"].value() == ""
 
 
 def test_create_draft_ignores_posted_status_and_creator(owner_client, owner, organisation):
