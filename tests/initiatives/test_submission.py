@@ -16,7 +16,6 @@ from initiatives.models import (
     Organisation,
     Participation,
     Purpose,
-    Scope,
     Target,
 )
 from tests.factories import (
