@@ -465,7 +465,7 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         """The initiative, for moderators only: other staff get 403, an unknown id 404."""
         if not self.has_moderate_permission(request):
             raise PermissionDenied
-        if not object_id.isdigit():
+        if not (object_id.isascii() and object_id.isdigit()):  # "²".isdigit() is true
             raise Http404
         queryset = Initiative.objects.all() if queryset is None else queryset
         initiative = queryset.filter(pk=int(object_id)).first()

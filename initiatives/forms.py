@@ -144,6 +144,25 @@ class RowIdField(PreloadedChoiceField):
         return str(obj.pk)  # never shown; str(obj) might read related rows
 
 
+class IdChoicesField(forms.ModelMultipleChoiceField):
+    """Refuses ids no database row can have before asking the database.
+
+    Django guards exact lookups against integers too big for a column, not `__in`:
+    on SQLite a forged 20-digit id raised OverflowError (a 500) instead of a form error.
+    """
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple) else []:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
     """The whole initiative on one page.
 
@@ -213,6 +232,10 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
 
     class Meta:
         model = Initiative
+        field_classes = {
+            name: IdChoicesField
+            for name in ("purposes", "actor_types", "goals", "targets", "focus_areas")
+        }
         fields = [
             "lead_organisation",
             "title",

@@ -87,6 +87,10 @@ def lead_choices(user, initiative: Initiative | None = None) -> list[Organisatio
     lead (a moderator editing, or a creator who has since left the organisation)."""
     mine = OrganisationMember.objects.active().filter(user=user).values("organisation")
     condition = Q(pk__in=mine)
+    if initiative is not None and initiative.is_published:
+        # A published initiative stays live while edited: only an approved organisation may
+        # take the lead, or a proposed one would be shown before a moderator saw it.
+        condition &= Q(status=Organisation.Status.APPROVED)
     if initiative is not None and initiative.lead_organisation_id:
         condition |= Q(pk=initiative.lead_organisation_id)
     return list(Organisation.objects.filter(condition).only("pk", "name", "slug").order_by("name"))

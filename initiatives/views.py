@@ -522,7 +522,10 @@ def my_page(request: HttpRequest) -> HttpResponse:
         .order_by("-updated", "-pk")
     )
     adoptions = (
-        Adoption.objects.filter(organisation__in=active_ids)
+        # Only adoptions of published initiatives: one taken back to draft is the lead's again.
+        Adoption.objects.filter(
+            organisation__in=active_ids, initiative__status=Initiative.Status.PUBLISHED
+        )
         .select_related("initiative", "organisation")
         .defer("initiative__search_vector", "initiative__facet_keys")
         .order_by("-created", "-pk")

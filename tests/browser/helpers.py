@@ -73,7 +73,9 @@ def choose_facet(page: Page, facet_label: str, name: str, value: str) -> None:
     ]
     assert len(adding) == 1, f"no single option {name}={value} in the facet “{facet_label}”"
     adding[0].click()
-    page.wait_for_url(lambda url: value in query(url).get(name, []))
+    # The new list's HTML is what the callers read; waiting for every style sheet as well
+    # ("load") once timed out on a busy CI machine.
+    page.wait_for_url(lambda url: value in query(url).get(name, []), wait_until="domcontentloaded")
 
 
 def axe_report(violations: list[dict]) -> str:

@@ -506,7 +506,7 @@ def test_review_actions_refuse_get(moderator_client, submitted, action):
     assert submitted.status == Status.SUBMITTED
 
 
-@pytest.mark.parametrize("object_id", ["999999", "abc"])
+@pytest.mark.parametrize("object_id", ["999999", "abc", "²"])
 def test_review_of_an_unknown_initiative_is_404(moderator_client, object_id):
     with translation.override("nb"):
         address = reverse("admin:initiatives_initiative_review", args=[object_id])

@@ -127,6 +127,18 @@ def test_my_page_shows_my_organisations_adoptions_with_edit_links(client, owner,
     assert "&lt;i&gt;Prøvd&lt;/i&gt;" in response.text
 
 
+def test_my_page_leaves_out_adoptions_of_initiatives_no_longer_public(client, owner, organisation):
+    adoption = make_adoption(organisation=organisation)
+    adoption.initiative.withdraw(by=None)
+    Initiative.objects.filter(pk=adoption.initiative.pk).update(title="KONFIDENSIELT UTKAST")
+    client.force_login(owner)
+
+    response = client.get(MY_PAGE)
+
+    assert list(response.context["adoptions"]) == []
+    assert "KONFIDENSIELT UTKAST" not in response.text
+
+
 def test_my_page_unconfirmed_email_offers_a_new_link(client, submitter):
     client.force_login(submitter)
 

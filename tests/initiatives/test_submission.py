@@ -1089,3 +1089,27 @@ def test_participation_rows_only_offer_known_organisations(owner_client, organis
 
     assert "Foreslått AS" not in response.text
     assert Participation.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["purposes", "actor_types", "goals", "targets", "focus_areas"])
+def test_ids_too_big_for_any_row_are_form_errors_not_500(owner_client, organisation, field):
+    response = owner_client.post(CREATE, draft_data(organisation, **{field: "9" * 20}))
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert Initiative.objects.count() == 0
+
+
+def test_published_initiative_cannot_be_moved_to_a_proposed_organisation(
+    owner_client, owner, organisation
+):
+    initiative = make_initiative(status=Status.PUBLISHED, lead_organisation=organisation)
+    proposed = make_organisation(status=Organisation.Status.PROPOSED)
+    make_org_member(organisation=proposed, user=owner)
+
+    response = owner_client.post(edit_url(initiative), full_data(proposed, title=initiative.title))
+
+    initiative.refresh_from_db()
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["lead_organisation"]
+    assert initiative.lead_organisation == organisation
