@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -16,7 +16,7 @@ def send_after_commit(
 
     Rendering happens at once so the message describes the state that was
     committed; sending waits for the commit so a rolled-back change never
-    produces an e-mail.
+    produces an e-mail. Each recipient gets a message of their own.
     """
     recipients = [address for address in to if address]
     if not recipients:
@@ -25,4 +25,6 @@ def send_after_commit(
     with translation.override(language or settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         body = render_to_string(f"{template}.txt", context)
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
+    # One message per recipient: moderators and members do not see each other's addresses.
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
+    transaction.on_commit(lambda: send_mass_mail(messages))
