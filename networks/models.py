@@ -158,6 +158,20 @@ class Network(TimeStampedModel):
                 )
             seen.add(ancestor.pk)
             ancestor = ancestor.parent
+        # One level of sub-groups, as in the networks this serves; the pages show a network
+        # with its sub-groups and count the sub-groups' coordinators from their parent.
+        if self.parent is not None and self.parent.parent_id is not None:
+            raise ValidationError(
+                {
+                    "parent": _(
+                        "A sub-group cannot have sub-groups of its own: choose a main network."
+                    )
+                }
+            )
+        if self.parent is not None and self.pk is not None and self.subgroups.exists():
+            raise ValidationError(
+                {"parent": _("This network has sub-groups, so it cannot be a sub-group itself.")}
+            )
 
 
 class MembershipQuerySet(models.QuerySet):

@@ -307,3 +307,25 @@ def test_network_change_refuses_a_parent_loop(admin_client, parent):
     }
     network.refresh_from_db()
     assert (network.parent, network.focus_areas.count()) == (None, 0)
+
+
+def test_network_add_refuses_a_sub_group_of_a_sub_group(admin_client):
+    main = make_network(name="Adda")
+    subgroup = make_network(name="Adda Vest", parent=main)
+    data = {
+        "name": "Adda Vest Nord",
+        "slug": "adda-vest-nord",
+        "scope": "regional",
+        "description": "Et nettverk.",
+        "parent": subgroup.pk,
+    }
+
+    response = post_admin_form(admin_client, admin_url(Network, "add"), data)
+
+    assert response.status_code == 200
+    assert form_errors(response) == {
+        "parent": [
+            in_norwegian("A sub-group cannot have sub-groups of its own: choose a main network.")
+        ]
+    }
+    assert not Network.objects.filter(slug="adda-vest-nord").exists()
