@@ -484,14 +484,16 @@ class InitiativeQuerySet(models.QuerySet):
         return self.filter(status=Initiative.Status.SUBMITTED)
 
     def editable_by(self, user) -> "InitiativeQuerySet":
-        """What `user` may edit: moderators everything; others what they created or what an
-        organisation they are an active member of leads."""
+        """What `user` may edit: moderators everything; others what an organisation they are
+        an active member of leads, and what they created while it is not public (someone who
+        has left the organisation may not change what the public reads in its name)."""
         if not user.is_authenticated:
             return self.none()
         if can_moderate(user):
             return self.all()
         led = OrganisationMember.objects.active().filter(user=user).values("organisation")
-        return self.filter(Q(created_by=user) | Q(lead_organisation__in=led))
+        not_public = ~Q(status__in=[Initiative.Status.PUBLISHED, Initiative.Status.ARCHIVED])
+        return self.filter(Q(not_public, created_by=user) | Q(lead_organisation__in=led))
 
     def visible_to(self, user) -> "InitiativeQuerySet":
         """What `user` may see: the published, plus what they may edit, plus the drafts of

@@ -1113,3 +1113,19 @@ def test_published_initiative_cannot_be_moved_to_a_proposed_organisation(
     assert response.status_code == 200
     assert list(response.context["form"].errors) == ["lead_organisation"]
     assert initiative.lead_organisation == organisation
+
+
+def test_creator_who_left_the_organisation_keeps_drafts_but_not_the_published(client):
+    creator = make_confirmed_user()
+    organisation = make_organisation()
+    draft = make_initiative(created_by=creator, lead_organisation=organisation)
+    published = make_initiative(
+        status=Status.PUBLISHED, created_by=creator, lead_organisation=organisation
+    )
+    client.force_login(creator)
+
+    draft_page = client.get(edit_url(draft))
+    published_page = client.get(edit_url(published))
+
+    assert draft_page.status_code == 200
+    assert published_page.status_code == 403
