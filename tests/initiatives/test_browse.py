@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from ideabank.models import profile_for
 from initiatives.models import ActorType, County, Initiative, Municipality, Purpose
 from tests.factories import goal, make_adoption, make_initiative, make_organisation
 
@@ -240,7 +241,7 @@ def test_detail_page_title_and_description(client, bank):
     assert f'content="{bank["a"].summary}"' in response.text
 
 
-def test_contact_details_only_for_signed_in(client, bank, submitter):
+def test_contact_details_only_for_confirmed_accounts(client, bank, submitter):
     initiative = bank["a"]
     Initiative.objects.filter(pk=initiative.pk).update(
         contact_name="Kari", contact_email="kari@example.org"
@@ -248,10 +249,13 @@ def test_contact_details_only_for_signed_in(client, bank, submitter):
 
     anonymous = client.get(initiative.get_absolute_url())
     client.force_login(submitter)
-    signed_in = client.get(initiative.get_absolute_url())
+    unconfirmed = client.get(initiative.get_absolute_url())
+    profile_for(submitter).confirm_email()
+    confirmed = client.get(initiative.get_absolute_url())
 
     assert "kari@example.org" not in anonymous.text
-    assert "kari@example.org" in signed_in.text
+    assert "kari@example.org" not in unconfirmed.text
+    assert "kari@example.org" in confirmed.text
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="full-text search is PostgreSQL's")

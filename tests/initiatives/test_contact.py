@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
+from ideabank.models import profile_for
 from initiatives.models import Initiative
 from initiatives.views import CONTACT_LIMIT_PER_ADDRESS, CONTACT_LIMIT_PER_INITIATIVE
 from tests.factories import make_initiative
@@ -59,7 +60,8 @@ def test_contact_anonymous_page_hides_the_address_and_links_to_the_form(client, 
     assert f'href="{contact_url(initiative)}"' in response.text
 
 
-def test_contact_signed_in_sees_the_address_directly(client, initiative, submitter):
+def test_contact_confirmed_account_sees_the_address_directly(client, initiative, submitter):
+    profile_for(submitter).confirm_email()
     client.force_login(submitter)
 
     response = client.get(initiative.get_absolute_url())

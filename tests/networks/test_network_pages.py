@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from ideabank.models import profile_for
 from initiatives.models import County, FocusArea, Initiative, Organisation
 from networks.models import OSLO, Membership, Network
 from tests.factories import (
@@ -292,13 +293,17 @@ def test_page_shows_the_network(client):
     assert [g.number for g in response.context["network"].goals.all()] == [11, 17]
 
 
-def test_page_shows_the_contact_address_to_signed_in_users(client):
+def test_page_shows_the_contact_address_to_confirmed_accounts_only(client):
     network = make_network(contact_name="Kari Nordmann", contact_email="sekretariat@example.org")
-    client.force_login(make_user())
+    user = make_user()
+    client.force_login(user)
 
-    response = client.get(page_url(network))
+    unconfirmed = client.get(page_url(network))
+    profile_for(user).confirm_email()
+    confirmed = client.get(page_url(network))
 
-    assert 'href="mailto:sekretariat@example.org"' in response.text
+    assert "sekretariat@example.org" not in unconfirmed.text
+    assert 'href="mailto:sekretariat@example.org"' in confirmed.text
 
 
 def test_page_lists_only_active_members_of_approved_organisations(client):
