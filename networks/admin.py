@@ -115,6 +115,23 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [PresentationInline, EventRegistrationInline]
     actions = ["export_registrations"]
 
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # A raised capacity (or a registration removed in the inline) frees places: the
+        # waiting list moves up into them, each person told by e-mail.
+        moved = form.instance.fill_free_places()
+        if moved:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d registration moved up from the waiting list.",
+                    "%(count)d registrations moved up from the waiting list.",
+                    len(moved),
+                )
+                % {"count": len(moved)},
+                messages.SUCCESS,
+            )
+
     def has_export_permission(self, request: HttpRequest) -> bool:
         """Registrations hold people's names and addresses: only who may see them exports."""
         return request.user.has_perm("networks.view_eventregistration")

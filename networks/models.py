@@ -11,7 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractYear, Lower
 from django.db.models.lookups import Exact
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -755,6 +755,15 @@ class Event(TimeStampedModel):
         confirmed = self.registrations.filter(status=EventRegistration.Status.CONFIRMED)
         return confirmed.count() < self.capacity
 
+    def fill_free_places(self) -> list["EventRegistration"]:
+        """After the capacity was raised: move the waiting list up into the new places."""
+        if self.ends_at <= timezone.now():
+            return []
+        with transaction.atomic():
+            Event.objects.select_for_update().filter(pk=self.pk).first()
+            self.refresh_from_db(fields=["capacity"])
+            return self._fill_free_places()
+
     def _fill_free_places(self) -> list["EventRegistration"]:
         """Move the oldest waiting registrations up while there is room; the caller holds
         the event's row lock. Each one moved up is told by e-mail."""
@@ -884,11 +893,7 @@ class EventRegistration(TimeStampedModel):
     def cancel_url(self) -> str:
         """The link in the e-mails that cancels without signing in, in the registrant's language."""
         with translation.override(self.language):
-            try:
-                path = reverse("networks:registration_cancel", kwargs={"token": self.cancel_token})
-            except NoReverseMatch:
-                # Until the registration views exist; the same path they are to serve.
-                path = f"/arrangementer/avmeld/{self.cancel_token}/"
+            path = reverse("networks:registration_cancel", kwargs={"token": self.cancel_token})
         return f"{settings.SITE_URL}{path}"
 
     def _send(self, template: str) -> None:

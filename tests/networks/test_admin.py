@@ -329,3 +329,45 @@ def test_network_add_refuses_a_sub_group_of_a_sub_group(admin_client):
         ]
     }
     assert not Network.objects.filter(slug="adda-vest-nord").exists()
+
+
+def test_event_change_raising_the_capacity_moves_the_waiting_list_up(
+    admin_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    organiser = make_organisation()
+    event = make_event(
+        organiser_organisation=organiser,
+        starts_at=datetime(2027, 6, 1, 10, 0, tzinfo=OSLO),
+        ends_at=datetime(2027, 6, 1, 11, 30, tzinfo=OSLO),
+        registration=Event.Registration.OPEN,
+        capacity=1,
+    )
+    make_registration(event=event, email="forst@example.org")
+    waiting = make_registration(
+        event=event, email="venter@example.org", status=EventRegistration.Status.WAITING
+    )
+    url = admin_url(Event, "change", event.pk)
+    page = admin_client.get(url)
+    rows = {
+        form.add_prefix(name): "" if form[name].value() is None else form[name].value()
+        for inline in page.context["inline_admin_formsets"]
+        for form in inline.formset.initial_forms
+        for name in form.fields
+        if name != "DELETE"
+    }
+    data = event_data(
+        slug=event.slug,
+        organiser_organisation=organiser.pk,
+        starts_at_0="01.06.2027",
+        ends_at_0="01.06.2027",
+        capacity=2,
+        **rows,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_admin_form(admin_client, url, data)
+
+    waiting.refresh_from_db()
+    assert response.status_code == 302
+    assert waiting.status == EventRegistration.Status.CONFIRMED
+    assert [mail.to for mail in mailoutbox] == [["venter@example.org"]]

@@ -268,6 +268,42 @@ def test_cancel_after_event_moves_nobody_up():
     assert statuses(event) == {"anne@example.org": "cancelled", "bjorn@example.org": "waiting"}
 
 
+def test_raised_capacity_moves_the_waiting_list_up_in_order(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    event = open_event(capacity=1)
+    for who in ("anne", "bjorn", "cecilie", "dag"):
+        register(event, who)
+    Event.objects.filter(pk=event.pk).update(capacity=3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = event.fill_free_places()
+
+    assert [r.email for r in moved] == ["bjorn@example.org", "cecilie@example.org"]
+    assert statuses(event) == {
+        "anne@example.org": "confirmed",
+        "bjorn@example.org": "confirmed",
+        "cecilie@example.org": "confirmed",
+        "dag@example.org": "waiting",
+    }
+    assert [mail.to for mail in mailoutbox[-2:]] == [["bjorn@example.org"], ["cecilie@example.org"]]
+
+
+def test_raised_capacity_after_the_event_moves_nobody():
+    event = open_event(capacity=1)
+    register(event, "anne")
+    register(event, "bjorn")
+    Event.objects.filter(pk=event.pk).update(
+        capacity=2,
+        starts_at=timezone.now() - timedelta(hours=3),
+        ends_at=timezone.now() - timedelta(hours=2),
+    )
+    event.refresh_from_db()
+
+    assert event.fill_free_places() == []
+    assert statuses(event)["bjorn@example.org"] == "waiting"
+
+
 def test_cancel_tokens_are_long_and_differ():
     event = open_event(capacity=None)
 
