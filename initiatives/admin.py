@@ -476,25 +476,15 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     def review_view(
         self, request: HttpRequest, object_id: str, reject_form: RejectForm | None = None
     ) -> HttpResponse:
-        queryset = Initiative.objects.select_related(
-            "lead_organisation__actor_type", "municipality__county", "county", "created_by"
-        ).prefetch_related(
-            Prefetch(
-                "participations",
-                queryset=Participation.objects.select_related("organisation"),
-            ),
-            Prefetch("goals", queryset=Goal.objects.order_by("number")),
-            "targets",
-            "purposes",
-            "actor_types",
-            "focus_areas",
-            "tags",
-            "links",
-            "attachments",
-            Prefetch(
-                "status_changes",
-                queryset=InitiativeStatusChange.objects.select_related("changed_by"),
-            ),
+        queryset = (
+            Initiative.objects.with_details()
+            .select_related("created_by")
+            .prefetch_related(
+                Prefetch(
+                    "status_changes",
+                    queryset=InitiativeStatusChange.objects.select_related("changed_by"),
+                )
+            )
         )
         initiative = self._initiative_to_review(request, object_id, queryset)
         status = initiative.status

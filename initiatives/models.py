@@ -483,6 +483,30 @@ class InitiativeQuerySet(models.QuerySet):
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)
 
+    def with_details(self) -> "InitiativeQuerySet":
+        """Everything an initiative's page shows of it (the public page, the preview, the
+        admin review), read in a fixed number of queries however much there is."""
+        return self.select_related(
+            "lead_organisation__actor_type", "municipality__county", "county"
+        ).prefetch_related(
+            models.Prefetch(
+                "participations", queryset=Participation.objects.select_related("organisation")
+            ),
+            models.Prefetch("goals", queryset=Goal.objects.order_by("number")),
+            "targets",
+            "purposes",
+            "actor_types",
+            "focus_areas",
+            "tags",
+            "links",
+            "attachments",
+        )
+
+    def with_adoptions(self) -> "InitiativeQuerySet":
+        return self.prefetch_related(
+            models.Prefetch("adoptions", queryset=Adoption.objects.select_related("organisation"))
+        )
+
     def editable_by(self, user) -> "InitiativeQuerySet":
         """What `user` may edit: moderators everything; others what an organisation they are
         an active member of leads, and what they created while it is not public (someone who

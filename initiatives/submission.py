@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -36,8 +36,6 @@ from initiatives.forms import (
     unique_slug,
 )
 from initiatives.models import (
-    Adoption,
-    Goal,
     IllegalTransition,
     Initiative,
     Organisation,
@@ -126,24 +124,6 @@ def tag_suggestions() -> list[str]:
         )
         cache.set(key, names, 3600)
     return names
-
-
-def with_everything(queryset: QuerySet) -> QuerySet:
-    """What the detail page and the form show, read in a fixed number of queries."""
-    return queryset.select_related(
-        "lead_organisation__actor_type", "municipality__county", "county"
-    ).prefetch_related(
-        Prefetch("participations", queryset=Participation.objects.select_related("organisation")),
-        Prefetch("goals", queryset=Goal.objects.order_by("number")),
-        "targets",
-        "purposes",
-        "actor_types",
-        "focus_areas",
-        "tags",
-        "links",
-        "attachments",
-        Prefetch("adoptions", queryset=Adoption.objects.select_related("organisation")),
-    )
 
 
 # --- The form ---------------------------------------------------------------------
@@ -351,7 +331,9 @@ def lost_files(form: InitiativeForm, attachments) -> bool:
 def initiative_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """The initiative exactly as its public page will show it, with a banner to edit or submit."""
     initiative = editable_initiative(
-        request, slug, with_everything(Initiative.objects.prefetch_related("presentations__event"))
+        request,
+        slug,
+        Initiative.objects.with_details().with_adoptions().prefetch_related("presentations__event"),
     )
     return render(
         request,

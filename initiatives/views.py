@@ -294,22 +294,9 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = get_object_or_404(
         Initiative.objects.published()
-        .select_related("lead_organisation__actor_type", "municipality__county", "county")
-        .prefetch_related(
-            Prefetch(
-                "participations", queryset=Participation.objects.select_related("organisation")
-            ),
-            Prefetch("goals", queryset=Goal.objects.order_by("number")),
-            "targets",
-            "purposes",
-            "actor_types",
-            "focus_areas",
-            "tags",
-            "links",
-            "attachments",
-            Prefetch("adoptions", queryset=Adoption.objects.select_related("organisation")),
-            "presentations__event",
-        ),
+        .with_details()
+        .with_adoptions()
+        .prefetch_related("presentations__event"),
         slug=slug,
     )
     related = Initiative.objects.published().related_to(initiative)
