@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import InvalidPage, Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Case, Count, F, OuterRef, Prefetch, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_filters import FilterSet
 
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from initiatives.models import (
@@ -51,29 +52,45 @@ NETWORKS_PER_PAGE = 30
 NETWORK_PAGE_LIMIT = 10
 
 
-def network_list(request: HttpRequest) -> HttpResponse:
-    data, problems = usable_filter_values(request.GET, NetworkFilter)
-    filterset = NetworkFilter(data, queryset=Network.objects.all())
+def filtered_from_url(
+    request: HttpRequest, filterset_class: type[FilterSet], queryset: QuerySet
+) -> tuple[FilterSet, QueryDict]:
+    """A list's FilterSet from the URL, and the values it kept.
+
+    Values no filter could use, and values a filter does not understand, are dropped
+    with a message each: a bookmarked or hand-made URL never gives a 500.
+    """
+    data, problems = usable_filter_values(request.GET, filterset_class)
+    filterset = filterset_class(data, queryset=queryset)
     if not filterset.is_valid():
         for name, errors in filterset.errors.items():
             problems.append(
                 _("The filter “%(label)s” was not understood and was ignored: %(error)s")
-                % {"label": NetworkFilter.base_filters[name].label, "error": " ".join(errors)}
+                % {"label": filterset_class.base_filters[name].label, "error": " ".join(errors)}
             )
             data.pop(name, None)
-        filterset = NetworkFilter(data, queryset=Network.objects.all())
+        filterset = filterset_class(data, queryset=queryset)
     for problem in problems:
         messages.warning(request, problem)
+    return filterset, data
+
+
+def page_or_404(request: HttpRequest, items: QuerySet, per_page: int) -> tuple[Paginator, Page]:
+    paginator = Paginator(items, per_page)
+    try:
+        return paginator, paginator.page(page_number(request))
+    except InvalidPage as error:
+        raise Http404(_("There is no such page.")) from error
+
+
+def network_list(request: HttpRequest) -> HttpResponse:
+    filterset, data = filtered_from_url(request, NetworkFilter, Network.objects.all())
     networks = (
         filterset.qs.with_counts()
         .in_families()
         .select_related("parent__coordinator", "coordinator", "county")
     )
-    paginator = Paginator(networks, NETWORKS_PER_PAGE)
-    try:
-        page = paginator.page(page_number(request))
-    except InvalidPage as error:
-        raise Http404(_("There is no such page.")) from error
+    paginator, page = page_or_404(request, networks, NETWORKS_PER_PAGE)
     return render(
         request,
         "networks/network_list.html",
@@ -308,16 +325,7 @@ def current_year_first(queryset: QuerySet, year: int) -> QuerySet:
 
 
 def working_group_list(request: HttpRequest) -> HttpResponse:
-    data, problems = usable_filter_values(request.GET, WorkingGroupFilter)
-    filterset = WorkingGroupFilter(data, queryset=WorkingGroup.objects.all())
-    if not filterset.is_valid():
-        for name, errors in filterset.errors.items():
-            problems.append(
-                _("The filter “%(label)s” was not understood and was ignored: %(error)s")
-                % {"label": WorkingGroupFilter.base_filters[name].label, "error": " ".join(errors)}
-            )
-            data.pop(name, None)
-        filterset = WorkingGroupFilter(data, queryset=WorkingGroup.objects.all())
+    filterset, data = filtered_from_url(request, WorkingGroupFilter, WorkingGroup.objects.all())
     this_year = timezone.localdate().year
     member_count = (
         WorkingGroupMember.objects.filter(working_group=OuterRef("pk"))
@@ -342,13 +350,7 @@ def working_group_list(request: HttpRequest) -> HttpResponse:
             )
         )
     )
-    paginator = Paginator(groups, WORKING_GROUPS_PER_PAGE)
-    try:
-        page = paginator.page(page_number(request))
-    except InvalidPage as error:
-        raise Http404(_("There is no such page.")) from error
-    for problem in problems:
-        messages.warning(request, problem)
+    paginator, page = page_or_404(request, groups, WORKING_GROUPS_PER_PAGE)
     context = {
         "filterset": filterset,
         "query": data,
@@ -410,26 +412,12 @@ def event_listing(request: HttpRequest, events: QuerySet, *, past: bool) -> Http
 
     A filter value that is not understood is dropped with a message, never a 500.
     """
-    data, problems = usable_filter_values(request.GET, EventFilter)
-    filterset = EventFilter(data, queryset=events)
-    if not filterset.is_valid():
-        for name, errors in filterset.errors.items():
-            problems.append(
-                _("The filter “%(label)s” was not understood and was ignored: %(error)s")
-                % {"label": EventFilter.base_filters[name].label, "error": " ".join(errors)}
-            )
-            data.pop(name, None)
-        filterset = EventFilter(data, queryset=events)
-    for problem in problems:
-        messages.warning(request, problem)
-    paginator = Paginator(
+    filterset, data = filtered_from_url(request, EventFilter, events)
+    paginator, page = page_or_404(
+        request,
         filterset.qs.with_places().select_related(*CALENDAR_RELATED).prefetch_related("audience"),
         EVENTS_PER_PAGE,
     )
-    try:
-        page = paginator.page(page_number(request))
-    except InvalidPage as error:
-        raise Http404(_("There is no such page.")) from error
     context = {
         "past": past,
         "filterset": filterset,
