@@ -74,6 +74,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses HTML (WhiteNoise compresses static files itself); Django's GZipMiddleware
+    # pads each response at random, its mitigation of BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,7 +88,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "ideabank.urls"
+# The crowd benchmark serves the project's URLs plus its floor page and naive baseline.
+ROOT_URLCONF = os.environ.get("IDEABANK_ROOT_URLCONF", "ideabank.urls")
 WSGI_APPLICATION = "ideabank.wsgi.application"
 
 TEMPLATES = [
@@ -108,7 +112,8 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'ideabank.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A new PostgreSQL backend per request costs more than many a page's queries.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 60),
         conn_health_checks=True,
     )
 }
@@ -116,6 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Page queries are short; JIT compiling them costs more than it saves.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# How often each process's facet engine reads the catalogue's change log (seconds); a
+# change made by the process itself is read at once. See initiatives/engine.py.
+ENGINE_POLL_SECONDS = float(os.environ.get("ENGINE_POLL_SECONDS", "0.5"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,7 +10,6 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Q
 from django.forms.forms import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -40,14 +39,12 @@ from ideabank.models import (
     profile_for,
     user_for_confirmation_token,
 )
+from initiatives.engine import engine
 from initiatives.models import (
     ActorType,
-    Adoption,
     Goal,
     Initiative,
-    Organisation,
     OrganisationMember,
-    Participation,
     Purpose,
 )
 from networks.models import Network
@@ -70,20 +67,19 @@ def home(request: HttpRequest) -> HttpResponse:
         (label, [actor_type for actor_type in actor_types if actor_type.group == group])
         for group, label in ActorType.Group.choices
     ]
+    # Counted by the facet engine: no scan of the initiatives per visit.
+    catalogue = engine()
     counts = {
-        "initiatives": published.count(),
-        # Organisations seen in public: leading, partnering in or adopting a published initiative.
-        "organisations": Organisation.objects.filter(
-            Q(pk__in=published.values("lead_organisation"))
-            | Q(
-                pk__in=Participation.objects.filter(initiative__in=published).values("organisation")
-            )
-            | Q(pk__in=Adoption.objects.filter(initiative__in=published).values("organisation"))
-        ).count(),
-        "adoptions": Adoption.objects.filter(initiative__in=published).count(),
+        "initiatives": len(catalogue.published),
+        "organisations": catalogue.public_organisation_count(),
+        "adoptions": catalogue.adoption_count(),
         "networks": Network.objects.count(),
     }
-    latest = published.select_related("lead_organisation").order_by("-published_at")[:LATEST_COUNT]
+    newest = catalogue.newest(catalogue.published, 0, LATEST_COUNT)
+    rows = {
+        row.pk: row for row in published.select_related("lead_organisation").filter(pk__in=newest)
+    }
+    latest = [rows[pk] for pk in newest if pk in rows]
     return render(
         request,
         "home.html",

@@ -28,7 +28,6 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
-    catalogue_changed_on_commit,
 )
 
 # --- Taxonomy and places ---------------------------------------------------------
@@ -424,8 +423,6 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # Tags, goals and partners are saved only now; search reads them all.
         Initiative.objects.filter(pk=form.instance.pk).refresh_search_vectors()
-        if form.instance.is_published:
-            catalogue_changed_on_commit()
 
     # --- The review page: the submission as it will look, with publish and reject -------
 

@@ -6,3 +6,8 @@ class InitiativesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "initiatives"
     verbose_name = _("Initiatives")
+
+    def ready(self) -> None:
+        from initiatives import engine
+
+        engine.connect_signals()

@@ -6,27 +6,23 @@ with AND, so their counts are taken on the current results. Single-valued facets
 so their counts are taken on the results with every *other* facet applied. Either
 way a count is exactly what following its link gives.
 
-The counts are cached per query and "catalogue version", which changes whenever
-what the public sees changes.
+Everything is computed by the facet engine (initiatives.engine) from bitmaps; the
+text search's ids come from PostgreSQL once per text and catalogue version.
 """
 
-import hashlib
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
-from taggit.models import Tag, TaggedItem
+from pyroaring import BitMap
+from taggit.models import Tag
 
-from initiatives import search
-from initiatives.filters import InitiativeFilter
+from initiatives.engine import MULTI, Engine, Selection, TextHits, engine, text_hits
+from initiatives.filters import InitiativeFilter, Sort
 from initiatives.models import (
     ActorType,
-    Adoption,
     County,
     FocusArea,
     Goal,
@@ -34,14 +30,11 @@ from initiatives.models import (
     Municipality,
     Purpose,
     Target,
-    catalogue_version,
 )
 
-MULTI = ("goal", "target", "purpose", "actor_type", "focus_area", "tag")
 SINGLE = ("group", "county", "municipality", "phase", "involvement", "adopted")
 FACETS = ("goal", "target", "purpose", "group", "actor_type", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted")  # fmt: skip
 TOP_TAGS = 20
-CACHE_SECONDS = 600
 
 
 @dataclass
@@ -67,209 +60,149 @@ class Chip:
     url: str
 
 
-def ids(queryset: QuerySet) -> QuerySet:
-    return queryset.order_by().values("pk")
-
-
-def _m2m_counts(through, key: str, result_ids: QuerySet, **extra) -> dict[str, int]:
-    rows = (
-        through.objects.filter(initiative_id__in=result_ids, **extra)
-        .values(key)
-        .annotate(n=Count("initiative_id"))
-        .values_list(key, "n")
-    )
-    return {str(value): n for value, n in rows}
-
-
-def _field_counts(queryset: QuerySet, key: str) -> dict[str, int]:
-    rows = queryset.order_by().values(key).annotate(n=Count("pk")).values_list(key, "n")
-    return {str(value): n for value, n in rows if value not in (None, "")}
-
-
-def _multi_counts_from_keys(result_ids: QuerySet, goals: list[str]) -> dict[str, dict[str, int]]:
-    """PostgreSQL: every multi-valued facet from the facet keys, in one pass over the results."""
-    kinds = ("goal", "purpose", "actor_type", "focus_area", "tag", *(("target",) if goals else ()))
-    by_id = search.facet_key_counts(result_ids, kinds)
-    top_tags = sorted(by_id["tag"].items(), key=lambda item: -item[1])[:TOP_TAGS]
-    slugs = {
-        "purpose": dict(Purpose.objects.values_list("pk", "slug")),
-        "actor_type": dict(ActorType.objects.values_list("pk", "slug")),
-        "focus_area": dict(FocusArea.objects.values_list("pk", "slug")),
-        "tag": dict(
-            Tag.objects.filter(pk__in=[pk for pk, _ in top_tags]).values_list("pk", "slug")
-        ),
-        "target": dict(Target.objects.filter(goal__number__in=goals).values_list("pk", "code"))
-        if goals
-        else {},
-    }
-    counts = {"goal": {str(number): n for number, n in by_id["goal"].items()}, "target": {}}
-    for kind, names in slugs.items():
-        if kind in by_id:
-            counts[kind] = {names[pk]: n for pk, n in by_id[kind].items() if pk in names}
-    counts["tag"] = {slugs["tag"][pk]: n for pk, n in top_tags if pk in slugs["tag"]}
-    return counts
-
-
-def _multi_counts_from_relations(
-    result_ids: QuerySet, goals: list[str]
-) -> dict[str, dict[str, int]]:
-    """Elsewhere: through the relations, a query per facet."""
-    initiative_type = ContentType.objects.get_for_model(Initiative)
-    return {
-        "goal": _m2m_counts(Initiative.goals.through, "goal__number", result_ids),
-        "purpose": _m2m_counts(Initiative.purposes.through, "purpose__slug", result_ids),
-        "actor_type": _m2m_counts(Initiative.actor_types.through, "actortype__slug", result_ids),
-        "focus_area": _m2m_counts(Initiative.focus_areas.through, "focusarea__slug", result_ids),
-        "tag": dict(
-            TaggedItem.objects.filter(content_type=initiative_type, object_id__in=result_ids)
-            .values("tag__slug")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "tag__slug")
-            .values_list("tag__slug", "n")[:TOP_TAGS]
-        ),
-        "target": (
-            _m2m_counts(
-                Initiative.targets.through,
-                "target__code",
-                result_ids,
-                target__goal__number__in=goals,
-            )
-            if goals
-            else {}
-        ),
-    }
-
-
-def count_facets(
-    data: QueryDict, queryset: QuerySet, results: QuerySet, search_mode: str | None = None
-) -> dict[str, dict[str, int]]:
-    """Count every facet's values; `results` is `queryset` with all of `data` applied.
-
-    `search_mode` is how the text search of `results` went; the other bases search alike.
-    """
-    result_ids = ids(results)
-    goals = data.getlist("goal")
-    counts = (
-        _multi_counts_from_keys(result_ids, goals)
-        if search.on_postgresql()
-        else _multi_counts_from_relations(result_ids, goals)
-    )
-
-    def without(*names: str) -> QuerySet:
-        rest = data.copy()
-        for name in names:
-            rest.pop(name, None)
-        return InitiativeFilter(rest, queryset=queryset, search_mode=search_mode).qs
-
-    group_base = ids(without("group"))
-    if search.on_postgresql():
-        by_index = search.facet_key_counts(group_base, ("group",))["group"]
-        counts["group"] = {ActorType.Group.values[index]: n for index, n in by_index.items()}
-    else:
-        counts["group"] = dict(
-            Initiative.actor_types.through.objects.filter(initiative_id__in=group_base)
-            .values("actortype__group")
-            .annotate(n=Count("initiative_id", distinct=True))
-            .values_list("actortype__group", "n")
-        )
-    counts["county"] = _field_counts(
-        without("county", "municipality").annotate(
-            county_number=Coalesce("county__number", "municipality__county__number")
-        ),
-        "county_number",
-    )
-    county = data.get("county")
-    counts["municipality"] = (
-        _field_counts(
-            without("municipality").filter(municipality__county__number=county),
-            "municipality__number",
-        )
-        if county
-        else {}
-    )
-    counts["phase"] = _field_counts(without("phase"), "phase")
-    counts["involvement"] = _field_counts(without("involvement"), "involvement")
-    adoption = without("adopted").aggregate(
-        total=Count("pk"),
-        yes=Count("pk", filter=Q(Exists(Adoption.objects.filter(initiative=OuterRef("pk"))))),
-    )
-    counts["adopted"] = {"yes": adoption["yes"], "no": adoption["total"] - adoption["yes"]}
-    return counts
+def selection_for(filterset: InitiativeFilter, organisation: int | None = None) -> Selection:
+    """The engine's question for a valid filterset: the chosen values as ids and keys."""
+    data = filterset.form.cleaned_data
+    selection = Selection(organisation=organisation, adopted=data.get("adopted") or "")
+    for name in MULTI:
+        chosen = data.get(name) or []
+        if chosen:
+            selection.all_of[name] = [int(v) if name == "goal" else v.pk for v in chosen]
+    for name in ("group", "phase", "involvement"):
+        if data.get(name):
+            selection.one_of[name] = data[name]
+    for name in ("county", "municipality"):
+        if data.get(name):
+            selection.one_of[name] = data[name].pk
+    return selection
 
 
 @dataclass
 class Listing:
-    """What a list page needs besides the page itself; cached per query."""
+    """One list state: the matching positions, the text search's hits and every count."""
 
-    counts: dict[str, dict[str, int]]
-    total: int
-    search_mode: str | None
-    capped_ids: list[int] | None = None
+    engine: Engine
+    selection: Selection
+    result: BitMap
+    hits: TextHits | None
+    counts: dict[str, dict[object, int]]
 
+    @property
+    def total(self) -> int:
+        return len(self.result)
 
-def listing_cache_key(data: QueryDict, scope: str) -> str:
-    state = sorted((key, sorted(data.getlist(key))) for key in data if key not in ("sort", "page"))
-    digest = hashlib.sha256(json.dumps([scope, state]).encode()).hexdigest()
-    return f"initiatives:listing:{catalogue_version()}:{digest}"
+    @property
+    def search_mode(self) -> str | None:
+        return self.hits.mode if self.hits else None
 
-
-def listing_for(filterset: InitiativeFilter, scope: str = "") -> tuple[QuerySet, Listing]:
-    """The filtered results and their Listing, from the cache when another request made it.
-
-    A cached Listing also tells the filterset how its text search went, so the
-    search is not decided again; the page itself is always read fresh.
-    """
-    key = listing_cache_key(filterset.data, scope)
-    listing = cache.get(key)
-    if listing:
-        filterset.search_mode = listing.search_mode
-        filterset.capped_ids = listing.capped_ids
-    results = filterset.qs
-    if listing is None:
-        search = filterset.search_result
-        search_mode = search.mode if search else None
-        listing = Listing(
-            counts=count_facets(filterset.data, filterset.queryset, results, search_mode),
-            total=results.count(),
-            search_mode=search_mode,
-            capped_ids=search.capped_ids if search else None,
-        )
-        cache.set(key, listing, CACHE_SECONDS)
-    return results, listing
+    def page_ids(self, sort: str, start: int, stop: int) -> list[int]:
+        """The initiative ids of ranks start..stop-1 in `sort` order."""
+        if sort == Sort.RELEVANCE and self.hits is not None:
+            positions = self.engine.pos_of
+            ranked = [pk for pk in self.hits.pks if positions.get(pk) in self.result]
+            return ranked[start:stop]
+        if sort == Sort.ADOPTED:
+            return self.engine.most_adopted(self.result, start, stop)
+        if sort == Sort.TITLE:
+            return self.engine.by_title(self.result, start, stop)
+        return self.engine.newest(self.result, start, stop)
 
 
-def warm_public_listing() -> None:
-    """Count the unfiltered list now, so its first visitor after a change need not wait."""
-    listing_for(InitiativeFilter(QueryDict(), queryset=Initiative.objects.published()))
+def listing_for(filterset: InitiativeFilter, organisation: int | None = None) -> Listing:
+    """Results and facet counts of a valid filterset, optionally within one organisation's."""
+    current = engine()
+    with current.lock:
+        selection = selection_for(filterset, organisation)
+        text = filterset.form.cleaned_data.get("q")
+        hits = text_hits(text, current.version) if text else None
+        if hits is not None:
+            selection.text = current.positions(hits.pks)
+        result = current.select(selection)
+        return Listing(current, selection, result, hits, count_facets(current, selection, result))
 
 
-def _labels(data: QueryDict) -> dict[str, dict[str, str]]:
-    """The visible names of every value a facet may show, in the active language."""
-    labels = {
-        "goal": {str(g.number): str(g) for g in Goal.objects.all()},
-        "purpose": {p.slug: p.name for p in Purpose.objects.all()},
-        "actor_type": {a.slug: a.name for a in ActorType.objects.all()},
-        "focus_area": {f.slug: f.name for f in FocusArea.objects.all()},
-        "county": {c.number: c.name for c in County.objects.all()},
-        "group": dict(ActorType.Group.choices),
-        "phase": dict(Initiative.Phase.choices),
-        "involvement": dict(Initiative.Involvement.choices),
-        "adopted": dict(InitiativeFilter.base_filters["adopted"].extra["choices"]),
-        "target": {},
-        "tag": {},
-        "municipality": {},
+def count_facets(current: Engine, selection: Selection, result: BitMap) -> dict[str, dict]:
+    """How many initiatives each value of each facet gives, keyed as the engine keys them."""
+    counts: dict[str, dict] = {}
+    for name in MULTI:
+        counts[name] = {
+            key: result.intersection_cardinality(bitmap)
+            for key, bitmap in current.sets.get(name, {}).items()
+        }
+    bases = {"county": ("county", "municipality")}
+    for name in ("group", "county", "municipality", "phase", "involvement"):
+        if name == "municipality" and "county" not in selection.one_of:
+            counts[name] = {}
+            continue
+        base = current.select(selection.without(*bases.get(name, (name,))))
+        counts[name] = {
+            key: base.intersection_cardinality(bitmap)
+            for key, bitmap in current.sets.get(name, {}).items()
+        }
+    base = current.select(selection.without("adopted"))
+    adopted = base.intersection_cardinality(current.adopted())
+    counts["adopted"] = {"yes": adopted, "no": len(base) - adopted}
+    return counts
+
+
+class Results(Sequence):
+    """A listing's rows in one sort order, for Django's Paginator: the page's ids come from
+    the engine, their rows (with what a card shows) from the database."""
+
+    def __init__(self, listing: Listing, sort: str, queryset: QuerySet) -> None:
+        self.listing, self.sort, self.queryset = listing, sort, queryset
+
+    def __len__(self) -> int:
+        return self.listing.total
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start, stop, _ = index.indices(len(self))
+        ids = self.listing.page_ids(self.sort, start, stop)
+        rows = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
+        totals = self.listing.engine.adoption_totals(ids)
+        page = [rows[pk] for pk in ids if pk in rows]
+        for row in page:
+            row.adoption_total = totals[row.pk]
+        return page
+
+
+def _choices(filter_data: QueryDict, counts: dict[str, dict]) -> dict[str, list[tuple]]:
+    """(URL value, engine key, label) of every value each facet may show, in the active
+    language; tags only the TOP_TAGS most frequent in the results and those chosen."""
+    choices = {
+        "goal": [(str(g.number), g.number, str(g)) for g in Goal.objects.all()],
+        "purpose": [(p.slug, p.pk, p.name) for p in Purpose.objects.all()],
+        "actor_type": [(a.slug, a.pk, a.name) for a in ActorType.objects.all()],
+        "focus_area": [(f.slug, f.pk, f.name) for f in FocusArea.objects.all()],
+        "county": [(c.number, c.pk, c.name) for c in County.objects.all()],
+        "group": [(value, value, label) for value, label in ActorType.Group.choices],
+        "phase": [(value, value, label) for value, label in Initiative.Phase.choices],
+        "involvement": [(value, value, label) for value, label in Initiative.Involvement.choices],
+        "adopted": [
+            (value, value, label)
+            for value, label in InitiativeFilter.base_filters["adopted"].extra["choices"]
+        ],
+        "target": [],
+        "municipality": [],
     }
-    goals = data.getlist("goal")
+    goals = filter_data.getlist("goal")
     if goals:
-        labels["target"] = {
-            t.code: f"{t.code} {t.text}" for t in Target.objects.filter(goal__number__in=goals)
-        }
-    county = data.get("county")
+        targets = Target.objects.filter(goal__number__in=[g for g in goals if g.isdigit()])
+        choices["target"] = [(t.code, t.pk, f"{t.code} {t.text}") for t in targets]
+    county = filter_data.get("county")
     if county:
-        labels["municipality"] = {
-            m.number: m.name for m in Municipality.objects.filter(county__number=county)
-        }
-    return labels
+        municipalities = Municipality.objects.filter(county__number=county)
+        choices["municipality"] = [(m.number, m.pk, m.name) for m in municipalities]
+    tag_counts = counts["tag"]
+    top = sorted((key for key, n in tag_counts.items() if n), key=lambda k: (-tag_counts[k], k))
+    chosen_tags = filter_data.getlist("tag")
+    tags = Tag.objects.filter(pk__in=top[:TOP_TAGS]) | Tag.objects.filter(slug__in=chosen_tags)
+    by_pk = {tag.pk: tag for tag in tags}
+    order = top[:TOP_TAGS] + [t.pk for t in by_pk.values() if t.pk not in top[:TOP_TAGS]]
+    choices["tag"] = [(by_pk[pk].slug, pk, by_pk[pk].name) for pk in order if pk in by_pk]
+    return choices
 
 
 def _url(data: QueryDict) -> str:
@@ -300,7 +233,7 @@ def toggled(data: QueryDict, name: str, value: str) -> str:
 
 def build_facets(
     data: QueryDict,
-    counts: dict[str, dict[str, int]],
+    counts: dict[str, dict],
     fixed: dict[str, str],
     filter_data: QueryDict,
 ) -> tuple[list[Facet], list[Chip]]:
@@ -308,13 +241,7 @@ def build_facets(
 
     `data` is what the visitor chose (links change it); `filter_data` adds the fixed values.
     """
-    labels = _labels(filter_data)
-    tag_names = dict(
-        Tag.objects.filter(slug__in=[*counts["tag"], *data.getlist("tag")]).values_list(
-            "slug", "name"
-        )
-    )
-    labels["tag"] = tag_names
+    choices = _choices(filter_data, counts)
     facets, chips = [], []
     for name in FACETS:
         if name in fixed:
@@ -322,27 +249,17 @@ def build_facets(
         filter_ = InitiativeFilter.base_filters[name]
         chosen = data.getlist(name)
         facet = Facet(name=name, label=filter_.label, multiple=name in MULTI)
-        values = list(labels[name]) if name not in ("tag",) else list(counts["tag"])
-        for value in values + [v for v in chosen if v not in values and v in labels[name]]:
-            count = counts[name].get(value, 0)
+        for value, key, label in choices[name]:
+            count = counts[name].get(key, 0)
             selected = value in chosen
             if count or selected:
                 facet.options.append(
-                    Option(
-                        value,
-                        labels[name].get(value, value),
-                        count,
-                        selected,
-                        toggled(data, name, value),
-                    )
+                    Option(value, label, count, selected, toggled(data, name, value))
                 )
+            if selected:
+                chips.append(Chip(f"{filter_.label}: {label}", toggled(data, name, value)))
         if facet.options:
             facets.append(facet)
-        for value in chosen:
-            if value in labels[name]:
-                chips.append(
-                    Chip(f"{filter_.label}: {labels[name][value]}", toggled(data, name, value))
-                )
     return facets, chips
 
 

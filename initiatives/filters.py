@@ -142,7 +142,9 @@ class InitiativeFilter(django_filters.FilterSet):
 
     def sort_order(self) -> str:
         chosen = self.form.cleaned_data.get("sort") if hasattr(self.form, "cleaned_data") else ""
-        searching = self.search_result is not None and self.form.cleaned_data.get("q")
+        searching = (
+            bool(self.form.cleaned_data.get("q")) if hasattr(self.form, "cleaned_data") else False
+        )
         if chosen == Sort.RELEVANCE and not searching:
             chosen = ""
         return chosen or (Sort.RELEVANCE if searching else Sort.NEWEST)

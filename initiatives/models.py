@@ -546,6 +546,7 @@ class InitiativeQuerySet(models.QuerySet):
         from taggit.models import TaggedItem
 
         from initiatives import search
+        from initiatives.engine import catalogue_version
 
         # The choice is cached per catalogue version; the rows are always read fresh.
         key = f"initiatives:related:{catalogue_version()}:{initiative.pk}:{limit}"
@@ -799,7 +800,9 @@ class Initiative(TimeStampedModel):
         permissions = [("moderate_initiative", _("Can publish, reject and archive initiatives"))]
         indexes = [
             # The public list's order; with the id it answers a page's ids from the index alone.
-            models.Index(fields=["status", "-published_at", "-id"], name="initiative_status_pub")
+            models.Index(fields=["status", "-published_at", "-id"], name="initiative_status_pub"),
+            # The facet engine's title order, read from the index alone.
+            models.Index(fields=["status", "title", "id"], name="initiative_status_title"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -938,7 +941,6 @@ class Initiative(TimeStampedModel):
             )
             if target == self.Status.PUBLISHED:
                 Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
-            catalogue_changed_on_commit()
         return True
 
     def record_edit(self, *, by, note: str = "") -> None:
@@ -955,7 +957,6 @@ class Initiative(TimeStampedModel):
                 note=note or gettext("Edited while published."),
             )
             Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
-            catalogue_changed_on_commit()
             send_after_commit(
                 "email/initiative_edited",
                 {"initiative": self, "editor": by},
@@ -991,41 +992,22 @@ def can_moderate(user) -> bool:
     return user.is_authenticated and user.has_perm("initiatives.moderate_initiative")
 
 
-CATALOGUE_VERSION_KEY = "initiatives:catalogue-version"
+class CatalogueChange(models.Model):
+    """One row per write that changes what the public list holds: read by every process's
+    facet engine (initiatives.engine), which reloads just those initiatives."""
 
+    # Empty: too much changed to list (a bulk load); every engine builds afresh.
+    initiative_id = models.BigIntegerField(null=True, blank=True)
+    # Random: tells a row from another that got the same id after a rollback (SQLite).
+    token = models.BigIntegerField()
+    created = models.DateTimeField(default=timezone.now)
 
-def catalogue_version() -> int:
-    """A number that changes whenever what the public can see changes; keys cached counts."""
-    from django.core.cache import cache
+    class Meta:
+        verbose_name = _("catalogue change")
+        verbose_name_plural = _("catalogue changes")
 
-    return cache.get_or_set(CATALOGUE_VERSION_KEY, 1, timeout=None)
-
-
-def catalogue_changed_on_commit() -> None:
-    """Call catalogue_changed once after the transaction commits, however many changes it holds.
-
-    A bulk action publishing twenty initiatives then recounts the list once, not twenty times.
-    """
-    connection = transaction.get_connection()
-    if not any(entry[1] is catalogue_changed for entry in connection.run_on_commit):
-        transaction.on_commit(catalogue_changed)
-
-
-def catalogue_changed() -> None:
-    """Retire every cached count, then count the unfiltered list again at once.
-
-    The recount (about a second at 100 000 initiatives) is paid by whoever changed
-    the catalogue, such as a moderator publishing, instead of the next visitor.
-    """
-    from django.core.cache import cache
-
-    from initiatives.facets import warm_public_listing
-
-    try:
-        cache.incr(CATALOGUE_VERSION_KEY)
-    except ValueError:
-        cache.set(CATALOGUE_VERSION_KEY, 2, timeout=None)
-    warm_public_listing()
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.initiative_id or '*'}"
 
 
 class InitiativeStatusChange(models.Model):

@@ -25,6 +25,7 @@ from taggit.models import TaggedItem
 from ideabank.models import profile_for
 from ideabank.slugs import slugify_nb
 from initiatives import search
+from initiatives.engine import catalogue_version
 from initiatives.forms import (
     AttachmentFormSet,
     FormActionForm,
@@ -41,7 +42,6 @@ from initiatives.models import (
     Organisation,
     OrganisationMember,
     Participation,
-    catalogue_version,
 )
 
 TAG_SUGGESTIONS = 30

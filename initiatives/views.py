@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.core.paginator import InvalidPage, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -19,11 +19,13 @@ from django.views.decorators.http import require_POST
 from ideabank import slugs
 from ideabank.models import profile_for
 from ideabank.ratelimit import client_ip, minutes_left, too_many
+from initiatives import engine
 from initiatives.facets import (
     FACET_HELP,
     FACETS,
     SINGLE,
     Chip,
+    Results,
     build_facets,
     clear_all_url,
     listing_for,
@@ -48,10 +50,9 @@ from initiatives.models import (
     Participation,
     Purpose,
     can_moderate,
-    catalogue_changed_on_commit,
     request_membership,
 )
-from initiatives.search import CAP
+from initiatives.search import CAP, Mode
 
 PER_PAGE = 20
 MAX_VALUES = 20  # per parameter; more is not a person choosing filters
@@ -82,30 +83,6 @@ def clean_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
     return data, problems
 
 
-class KnownCountPaginator(Paginator):
-    """Pages of a queryset whose count is known (cached), read in two steps.
-
-    First the page's ids, which an index answers even far into the list, then
-    the full rows of just those ids: a late page no longer reads every row
-    before it.
-    """
-
-    def __init__(self, object_list: QuerySet, per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.known_count = count
-
-    @property
-    def count(self) -> int:
-        return self.known_count
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
-        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
-        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
-
-
 def page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
@@ -115,16 +92,15 @@ def page_number(request: HttpRequest) -> int:
 
 def browse(
     request: HttpRequest,
-    queryset: QuerySet,
     *,
     fixed: dict[str, str] | None = None,
-    scope: str = "",
+    organisation: Organisation | None = None,
 ) -> dict:
-    """Filter, search, count facets and paginate `queryset` (already public) from the URL.
+    """Filter, search, count facets and paginate the published initiatives from the URL.
 
     `fixed` holds facet values a page stands for (the goal of a goal page): they
-    filter like the rest but are not shown as removable choices. `scope` names a
-    base queryset narrower than all published initiatives, for the cache key.
+    filter like the rest but are not shown as removable choices. `organisation`
+    narrows the list to what that organisation leads or is a partner in.
     """
     fixed = fixed or {}
     data, problems = clean_query(request)
@@ -133,6 +109,7 @@ def browse(
     filter_data = data.copy()
     for name, value in fixed.items():
         filter_data[name] = value
+    queryset = Initiative.objects.published()
     filterset = InitiativeFilter(filter_data, queryset=queryset)
     if not filterset.is_valid():
         for name, errors in filterset.errors.items():
@@ -148,30 +125,19 @@ def browse(
             data.pop(name, None)
             filter_data.pop(name, None)
         filterset = InitiativeFilter(filter_data, queryset=queryset)
-    results, listing = listing_for(filterset, scope)
-    search = filterset.search_result
-    counts = listing.counts
-    paginator = KnownCountPaginator(
-        results.select_related("lead_organisation", "municipality", "county").prefetch_related(
-            Prefetch("goals", queryset=Goal.objects.order_by("number")), "tags"
-        ),
-        PER_PAGE,
-        count=listing.total,
+        filterset.is_valid()  # what is left is valid; this cleans it
+    listing = listing_for(filterset, organisation.pk if organisation else None)
+    sort = filterset.sort_order()
+    rows = queryset.select_related("lead_organisation", "municipality", "county").prefetch_related(
+        Prefetch("goals", queryset=Goal.objects.order_by("number")), "tags"
     )
+    paginator = Paginator(Results(listing, sort, rows), PER_PAGE)
     try:
         page = paginator.page(page_number(request))
     except InvalidPage as error:
         raise Http404(_("There is no such page.")) from error
-    adoptions = dict(
-        Adoption.objects.filter(initiative__in=[i.pk for i in page.object_list])
-        .values("initiative")
-        .annotate(n=Count("pk"))
-        .values_list("initiative", "n")
-    )
-    for initiative in page.object_list:
-        initiative.adoption_total = adoptions.get(initiative.pk, 0)
 
-    facets, chips = build_facets(data, counts, fixed, filter_data)
+    facets, chips = build_facets(data, listing.counts, fixed, filter_data)
     if data.get("q"):
         without_text = data.copy()
         without_text.pop("q")
@@ -198,10 +164,10 @@ def browse(
         # "Clear all" keeps the search text, so it means something only with a facet chosen.
         "facets_chosen": any(name in data for name in FACETS),
         "search_text": data.get("q", ""),
-        "capped": bool(search and search.capped),
+        "capped": listing.search_mode == Mode.CAPPED,
         "cap": CAP,
-        "fuzzy": bool(search and search.fuzzy),
-        "sort": filterset.sort_order(),
+        "fuzzy": listing.search_mode == Mode.FUZZY,
+        "sort": sort,
         "sort_choices": sort_choices,
         "hidden_params": [
             (k, v) for k in data for v in data.getlist(k) if k not in ("sort", "page")
@@ -220,7 +186,7 @@ def _without_page(data: QueryDict) -> str:
 
 
 def initiative_list(request: HttpRequest) -> HttpResponse:
-    context = browse(request, Initiative.objects.published())
+    context = browse(request)
     return render(request, "initiatives/initiative_list.html", context)
 
 
@@ -228,7 +194,6 @@ def goal_detail(request: HttpRequest, number: int) -> HttpResponse:
     goal = get_object_or_404(Goal, number=number)
     context = browse(
         request,
-        Initiative.objects.published(),
         fixed={"goal": str(goal.number)},
     )
     context["goal"] = goal
@@ -240,7 +205,6 @@ def actor_type_detail(request: HttpRequest, slug: str) -> HttpResponse:
     actor_type = get_object_or_404(ActorType, slug=slug)
     context = browse(
         request,
-        Initiative.objects.published(),
         fixed={"actor_type": actor_type.slug},
     )
     context["actor_type"] = actor_type
@@ -251,7 +215,6 @@ def purpose_detail(request: HttpRequest, slug: str) -> HttpResponse:
     purpose = get_object_or_404(Purpose, slug=slug)
     context = browse(
         request,
-        Initiative.objects.published(),
         fixed={"purpose": purpose.slug},
     )
     context["purpose"] = purpose
@@ -264,16 +227,9 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
         Organisation.objects.approved().select_related("actor_type", "municipality__county"),
         slug=slug,
     )
-    involved = Initiative.objects.published().filter(
-        Q(lead_organisation=organisation) | Q(participations__organisation=organisation)
-    )
-    # The OR over a join can repeat rows; select by id to keep them unique.
-    queryset = Initiative.objects.published().filter(pk__in=involved.values("pk"))
-    context = browse(request, queryset, scope=f"organisation:{organisation.pk}")
+    context = browse(request, organisation=organisation)
     context["organisation"] = organisation
-    context["led_count"] = (
-        Initiative.objects.published().filter(lead_organisation=organisation).count()
-    )
+    context["led_count"] = engine.engine().led_count(organisation.pk)
     context["partner_roles"] = (
         Participation.objects.filter(
             organisation=organisation, initiative__status=Initiative.Status.PUBLISHED
@@ -614,7 +570,6 @@ def adoption_create(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             with transaction.atomic():
                 adoption = form.save()
-                catalogue_changed_on_commit()
         except IntegrityError:
             # The same organisation reported it from another tab a moment ago.
             form.add_error(
@@ -650,9 +605,8 @@ def adoption_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     adoption = adoption_to_manage(request, slug, pk)
     form = AdoptionNoteForm(posted(request), instance=adoption)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
+        with transaction.atomic():  # the note and the engine's change log together
             form.save()
-            catalogue_changed_on_commit()
         messages.success(
             request,
             _("The note from %(organisation)s was saved.")
@@ -672,7 +626,6 @@ def adoption_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     adoption = adoption_to_manage(request, slug, pk)
     with transaction.atomic():
         adoption.delete()
-        catalogue_changed_on_commit()
     messages.success(
         request,
         _("%(organisation)s is no longer shown as having taken this up.")

@@ -3,6 +3,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import translation
 
+from initiatives import engine
 from tests.factories import make_moderator, make_organisation, make_user
 
 
@@ -11,6 +12,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Every test database starts with the real reference data, loaded once."""
     with django_db_blocker.unblock():
         call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_facet_engine(settings):
+    # The engine lives in the process; each test starts from its own database. It reads the
+    # change log on every request, so a test sees at once what it just wrote.
+    settings.ENGINE_POLL_SECONDS = 0
+    engine.reset()
+    yield
+    engine.reset()
 
 
 @pytest.fixture(autouse=True)

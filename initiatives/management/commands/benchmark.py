@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import django
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.paginator import Paginator
 from django.db import connection
@@ -42,8 +41,8 @@ from django.urls import path, reverse
 from django.utils import timezone, translation
 
 from ideabank import urls as project_urls
-from initiatives import search
-from initiatives.models import CATALOGUE_VERSION_KEY, Initiative, catalogue_version
+from initiatives import engine, search
+from initiatives.models import Initiative
 
 FLOOR = "benchmark-floor"
 LIST_TARGET_MS = 150.0
@@ -119,8 +118,8 @@ def peak_memory_mb() -> float:
 
 
 def retire_cached_counts() -> None:
-    """A new catalogue version, without the recount a real change does (that would warm it)."""
-    cache.set(CATALOGUE_VERSION_KEY, catalogue_version() + 1, timeout=None)
+    """A new catalogue version: the facet engine builds afresh and cached text searches retire."""
+    engine.everything_changed()
 
 
 class Command(BaseCommand):

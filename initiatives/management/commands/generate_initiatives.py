@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
+from initiatives import engine
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -38,7 +39,6 @@ from initiatives.models import (
     Purpose,
     Scope,
     Target,
-    catalogue_changed_on_commit,
 )
 
 PREFIX = "syn-"
@@ -318,7 +318,7 @@ class Command(BaseCommand):
             self.write_batch(rng, organisations, first + made, size)
             made += size
             self.say(f"  {made}/{count} initiatives ({time.perf_counter() - started:.1f} s)")
-        catalogue_changed_on_commit()
+        engine.everything_changed()
         self.analyse()
         self.say(f"Done: {count} initiatives in {time.perf_counter() - started:.1f} s.")
 

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from initiatives import engine
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -29,7 +30,6 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
-    catalogue_changed_on_commit,
 )
 from networks.models import (
     Event,
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 self.load_event(item)
             # Titles, tags and partners may have changed: refresh what search reads.
             Initiative.objects.filter(slug__in=self.initiatives).refresh_search_vectors()
-            catalogue_changed_on_commit()
+            engine.everything_changed()
         if options["verbosity"]:
             self.stdout.write(
                 f"Demo data: {len(self.organisations)} organisations, {len(self.initiatives)} initiatives, "

@@ -1,0 +1,557 @@
+"""The facet engine: which published initiatives carry which facet values, as bitmaps.
+
+Every published initiative gets a dense number, its *position*, in publication
+order (oldest 0); each facet value holds a compressed bitmap (pyroaring) of the
+positions that carry it. A combination of filters is then an intersection of
+bitmaps, every facet count the cardinality of one more intersection, and page k
+of the newest-first list a selection by rank: micro- to milliseconds, whatever
+the size of the bank or of the result. PostgreSQL stays the source of truth: it
+answers text search (ids, cached per text and catalogue version), ranking and
+the rows of the page shown. See docs/facet-engine.md for the design and what
+was measured and rejected.
+
+Keeping every process current without a shared cache: every write that changes
+what the engine holds (an initiative saved or deleted, its goals, targets,
+purposes, actor types, focus areas, tags, partners or adoptions changed) adds a
+row to the `CatalogueChange` log in the same transaction (signals, connected in
+`InitiativesConfig.ready`). Each process's engine reads the log rows after the
+last one it applied, at most every `ENGINE_POLL_SECONDS` (and at once after a
+change made by its own process), and reloads just those initiatives: a few
+small queries, never a rebuild per change. The log's newest id is the
+*catalogue version* that keys every cache of what the public sees.
+"""
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from array import array
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from pyroaring import BitMap
+
+logger = logging.getLogger(__name__)
+
+# Facets whose values an initiative has several of; a filter on them wants all chosen values.
+MULTI = ("goal", "target", "purpose", "actor_type", "focus_area", "tag")
+# Facets with one value per initiative (group: any of its actor types' groups).
+SINGLE = ("group", "county", "municipality", "phase", "involvement")
+TEXT_CACHE_SECONDS = 600
+# A log id that was skipped (a transaction still open when a later one committed) is
+# looked for again for this long before it counts as rolled back.
+GAP_SECONDS = 120
+# More unseen changes than this and a fresh build is cheaper than reloading them one by one.
+MAX_INCREMENTAL = 5000
+CHUNK = 20_000
+
+
+@dataclass
+class Selection:
+    """What a list asks for, in the engine's keys (ids, goal numbers, choice values)."""
+
+    all_of: dict[str, list] = field(default_factory=dict)  # MULTI facet -> keys, all wanted
+    one_of: dict[str, object] = field(default_factory=dict)  # SINGLE facet -> key
+    adopted: str = ""  # "yes", "no" or "" for either
+    organisation: int | None = None  # led or partnered by this organisation
+    text: BitMap | None = None  # positions matching the text search
+
+    def without(self, *names: str) -> "Selection":
+        return Selection(
+            all_of={k: v for k, v in self.all_of.items() if k not in names},
+            one_of={k: v for k, v in self.one_of.items() if k not in names},
+            adopted="" if "adopted" in names else self.adopted,
+            organisation=self.organisation,
+            text=self.text,
+        )
+
+
+class Engine:
+    """One process's index of the published catalogue. Thread-safe: one lock guards it."""
+
+    def __init__(self, poll_seconds: float | None = None) -> None:
+        self.poll_seconds = settings.ENGINE_POLL_SECONDS if poll_seconds is None else poll_seconds
+        self.lock = threading.RLock()
+        self.built = False
+        self.dirty = False
+
+    # --- Keeping current ------------------------------------------------------------
+
+    def current(self) -> "Engine":
+        """This engine, after reading the changes made since it last looked."""
+        with self.lock:
+            if not self.built:
+                self.build()
+            elif self.dirty or time.monotonic() - self.polled >= self.poll_seconds:
+                self.poll()
+        return self
+
+    def build(self) -> None:
+        """Read every published initiative and its facets from the database."""
+        from initiatives.models import CatalogueChange, Initiative
+
+        started = time.monotonic()
+        # The log position first: a change committed during the build is read again later.
+        last = CatalogueChange.objects.order_by("-id").values_list("id", "token").first()
+        self.last_id, self.last_token = last or (0, 0)
+        self.gaps: dict[int, float] = {}
+        self.pk_of = array("q")  # position -> initiative id
+        self.stamp_of = array("d")  # position -> publication time, for the order check
+        self.pos_of: dict[int, int] = {}
+        self.published = BitMap()
+        self.sets: dict[str, dict[object, BitMap]] = {}
+        self.title_order: array | None = None
+        self._load_reference()
+        rows = (
+            Initiative.objects.filter(status=Initiative.Status.PUBLISHED)
+            .order_by("published_at", "pk")
+            .values_list(*ROW_FIELDS)
+        )
+        for row in rows.iterator(chunk_size=CHUNK):
+            self._place(row, None)
+        self._add_relations(None)
+        self.built, self.dirty, self.polled = True, False, time.monotonic()
+        self.version = self.last_id
+        logger.info(
+            "Facet engine built: %d published initiatives in %.2f s",
+            len(self.published),
+            time.monotonic() - started,
+        )
+
+    def poll(self) -> None:
+        """Apply the log rows written since the last look (and late ones from open transactions)."""
+        from initiatives.models import CatalogueChange
+
+        self.dirty, self.polled = False, time.monotonic()
+        rows = list(
+            CatalogueChange.objects.filter(Q(id__gte=self.last_id) | Q(id__in=list(self.gaps)))
+            .order_by("id")
+            .values_list("id", "token", "initiative_id")
+        )
+        if self.last_id and not any(
+            (row_id, token) == (self.last_id, self.last_token) for row_id, token, _ in rows
+        ):
+            # The row we stopped at is gone: a rolled-back transaction, a restored or pruned
+            # database. What we hold cannot be trusted.
+            self.build()
+            return
+        new = [row for row in rows if row[0] > self.last_id or row[0] in self.gaps]
+        if not new:
+            self._expire_gaps()
+            return
+        if len(new) > MAX_INCREMENTAL or any(pk is None for _, _, pk in new):
+            self.build()
+            return
+        seen = {row[0] for row in new}
+        now = time.monotonic()
+        for row_id in range(self.last_id + 1, max(seen)):
+            if row_id not in seen:
+                self.gaps.setdefault(row_id, now)
+        for row_id in seen:
+            self.gaps.pop(row_id, None)
+        self._expire_gaps()
+        newest = max(new)
+        if newest[0] > self.last_id:
+            self.last_id, self.last_token = newest[0], newest[1]
+        if not self.apply({pk for _, _, pk in new}):
+            self.build()
+            return
+        self.version = self.last_id
+
+    def _expire_gaps(self) -> None:
+        limit = time.monotonic() - GAP_SECONDS
+        self.gaps = {row_id: seen for row_id, seen in self.gaps.items() if seen > limit}
+
+    def apply(self, pks: set[int]) -> bool:
+        """Read these initiatives again; False when one would break the publication order."""
+        from initiatives.models import Initiative
+
+        rows = {row[0]: row for row in Initiative.objects.filter(pk__in=pks).values_list(*ROW_FIELDS, "status")}  # fmt: skip
+        placed = []
+        for pk in sorted(pks):
+            old = self.pos_of.pop(pk, None)
+            if old is not None:
+                self._forget(old)
+            row = rows.get(pk)
+            if row is None or row[-1] != Initiative.Status.PUBLISHED:
+                continue
+            stamp = _stamp(row[1])
+            if old is not None and self.stamp_of[old] == stamp:
+                placed.append(self._place(row[:-1], old))
+            elif (
+                not self.stamp_of
+                or stamp > self.stamp_of[-1]
+                or (stamp == self.stamp_of[-1] and pk > self.pk_of[-1])
+            ):
+                placed.append(self._place(row[:-1], None))
+            else:
+                return False  # published before the newest one: only a build can place it
+        if placed:
+            self._add_relations([self.pk_of[pos] for pos in placed])
+        self.title_order = None
+        return True
+
+    # --- Filling the bitmaps ---------------------------------------------------------
+
+    def _load_reference(self) -> None:
+        from initiatives.models import ActorType, Municipality
+
+        self.county_of = dict(Municipality.objects.values_list("pk", "county_id"))
+        self.group_of = dict(ActorType.objects.values_list("pk", "group"))
+
+    def _bitmap(self, facet: str, key) -> BitMap:
+        values = self.sets.setdefault(facet, {})
+        bitmap = values.get(key)
+        if bitmap is None:
+            bitmap = values[key] = BitMap()
+        return bitmap
+
+    def _place(self, row: tuple, position: int | None) -> int:
+        pk, published_at, phase, involvement, municipality, county, lead = row
+        if position is None:
+            position = len(self.pk_of)
+            self.pk_of.append(pk)
+            self.stamp_of.append(_stamp(published_at))
+        self.pos_of[pk] = position
+        self.published.add(position)
+        for facet, key in (("phase", phase), ("involvement", involvement)):
+            if key:
+                self._bitmap(facet, key).add(position)
+        if municipality:
+            self._bitmap("municipality", municipality).add(position)
+            county = self.county_of.get(municipality)
+            if county is None:  # a municipality added since the build
+                self._load_reference()
+                county = self.county_of.get(municipality)
+        if county:
+            self._bitmap("county", county).add(position)
+        self._bitmap("lead", lead).add(position)
+        return position
+
+    def _add_relations(self, pks: list[int] | None) -> None:
+        """Goals, targets, purposes, actor types, focus areas, tags, partners and adoptions of
+        `pks` (None: of everything) into the bitmaps, one query per relation."""
+        adoptions: dict[int, int] = {}
+        for facet, queryset in _relations(pks):
+            for initiative, key in queryset.iterator(chunk_size=CHUNK):
+                position = self.pos_of.get(initiative)
+                if position is None:
+                    continue  # not published
+                self._bitmap(facet, key).add(position)
+                if facet == "actor_type":
+                    self._bitmap("group", self.group_of.get(key)).add(position)
+                elif facet == "adopter":
+                    adoptions[position] = adoptions.get(position, 0) + 1
+        for position, total in adoptions.items():
+            self._bitmap("adoptions", total).add(position)
+
+    def _forget(self, position: int) -> None:
+        self.published.discard(position)
+        for values in self.sets.values():
+            for bitmap in values.values():
+                bitmap.discard(position)
+
+    # --- Asking ----------------------------------------------------------------------
+
+    def values(self, facet: str, key) -> BitMap:
+        return self.sets.get(facet, {}).get(key) or BitMap()
+
+    def adopted(self) -> BitMap:
+        return BitMap().union(*self.sets.get("adoptions", {}).values())
+
+    def involving(self, organisation: int) -> BitMap:
+        return self.values("lead", organisation) | self.values("partner", organisation)
+
+    def select(self, selection: Selection) -> BitMap:
+        """The positions of the published initiatives that `selection` asks for."""
+        result = self.published
+        parts = []
+        if selection.organisation is not None:
+            parts.append(self.involving(selection.organisation))
+        for facet, keys in selection.all_of.items():
+            parts.extend(self.values(facet, key) for key in keys)
+        for facet, key in selection.one_of.items():
+            parts.append(self.values(facet, key))
+        if selection.text is not None:
+            parts.append(selection.text)
+        # Smallest first: each intersection is then at most as large as the smallest.
+        for part in sorted(parts, key=len):
+            result = result & part
+            if not result:
+                return result
+        if selection.adopted == "yes":
+            result = result & self.adopted()
+        elif selection.adopted == "no":
+            result = result - self.adopted()
+        return result
+
+    def positions(self, pks) -> BitMap:
+        """The positions of those of `pks` that are published."""
+        return BitMap(self.pos_of[pk] for pk in pks if pk in self.pos_of)
+
+    def newest(self, result: BitMap, start: int, stop: int) -> list[int]:
+        """Initiative ids of ranks start..stop-1 of `result`, newest first."""
+        size = len(result)
+        return [self.pk_of[result[size - 1 - rank]] for rank in range(start, min(stop, size))]
+
+    def most_adopted(self, result: BitMap, start: int, stop: int) -> list[int]:
+        """Ranks start..stop-1 of `result` by number of adoptions, then newest first."""
+        buckets = self.sets.get("adoptions", {})
+        groups = [result & buckets[total] for total in sorted(buckets, reverse=True)]
+        groups.append(result - self.adopted())
+        wanted, found = stop - start, []
+        for group in groups:
+            if start >= len(group):
+                start -= len(group)
+                continue
+            found.extend(self.newest(group, start, start + wanted - len(found)))
+            start = 0
+            if len(found) >= wanted:
+                break
+        return found
+
+    def by_title(self, result: BitMap, start: int, stop: int) -> list[int]:
+        """Ranks start..stop-1 of `result` in the database's title order."""
+        if self.title_order is None:
+            from initiatives.models import Initiative
+
+            ids = (
+                Initiative.objects.filter(status=Initiative.Status.PUBLISHED)
+                .order_by("title", "pk")
+                .values_list("pk", flat=True)
+            )
+            self.title_order = array(
+                "q", (self.pos_of[pk] for pk in ids.iterator(chunk_size=CHUNK) if pk in self.pos_of)
+            )
+        wanted, found = stop - start, []
+        for position in self.title_order:
+            if position in result:
+                if start:
+                    start -= 1
+                    continue
+                found.append(self.pk_of[position])
+                if len(found) >= wanted:
+                    break
+        return found
+
+    def led_count(self, organisation: int) -> int:
+        return len(self.values("lead", organisation))
+
+    def public_organisation_count(self) -> int:
+        """Organisations leading, partnering in or adopting a published initiative."""
+        seen = set()
+        for facet in ("lead", "partner", "adopter"):
+            seen.update(key for key, bitmap in self.sets.get(facet, {}).items() if bitmap)
+        return len(seen)
+
+    def adoption_count(self) -> int:
+        """Adoptions of published initiatives."""
+        return sum(total * len(bitmap) for total, bitmap in self.sets.get("adoptions", {}).items())
+
+    def adoption_totals(self, pks: list[int]) -> dict[int, int]:
+        buckets = self.sets.get("adoptions", {})
+        totals = {}
+        for pk in pks:
+            position = self.pos_of.get(pk)
+            totals[pk] = next((n for n, bitmap in buckets.items() if position in bitmap), 0)
+        return totals
+
+
+ROW_FIELDS = (
+    "pk",
+    "published_at",
+    "phase",
+    "involvement",
+    "municipality_id",
+    "county_id",
+    "lead_organisation_id",
+)
+
+
+def _stamp(moment) -> float:
+    return moment.timestamp() if moment else 0.0
+
+
+def _relations(pks: list[int] | None):
+    """(facet, queryset of (initiative id, key)) for every relation the engine indexes."""
+    from django.contrib.contenttypes.models import ContentType
+    from taggit.models import TaggedItem
+
+    from initiatives.models import Adoption, Initiative, Participation
+
+    def of(queryset, column="initiative_id"):
+        return queryset if pks is None else queryset.filter(**{f"{column}__in": pks})
+
+    tagged = TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(Initiative))
+    return [
+        ("goal", of(Initiative.goals.through.objects.values_list("initiative_id", "goal__number"))),
+        (
+            "target",
+            of(Initiative.targets.through.objects.values_list("initiative_id", "target_id")),
+        ),  # fmt: skip
+        (
+            "purpose",
+            of(Initiative.purposes.through.objects.values_list("initiative_id", "purpose_id")),
+        ),  # fmt: skip
+        (
+            "actor_type",
+            of(Initiative.actor_types.through.objects.values_list("initiative_id", "actortype_id")),
+        ),  # fmt: skip
+        (
+            "focus_area",
+            of(Initiative.focus_areas.through.objects.values_list("initiative_id", "focusarea_id")),
+        ),  # fmt: skip
+        ("tag", of(tagged.values_list("object_id", "tag_id"), "object_id")),
+        ("partner", of(Participation.objects.values_list("initiative_id", "organisation_id"))),
+        ("adopter", of(Adoption.objects.values_list("initiative_id", "organisation_id"))),
+    ]
+
+
+# --- The process's engine ------------------------------------------------------------
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> Engine:
+    """This process's engine, current."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = Engine()
+    return _engine.current()
+
+
+def reset() -> None:
+    """Forget this process's engine (tests: each starts from its own database)."""
+    global _engine
+    _engine = None
+
+
+def catalogue_version() -> int:
+    """A number that changes whenever what the public can see changes; keys cached views of it."""
+    return engine().version
+
+
+# --- Text search through the cache ---------------------------------------------------
+
+
+@dataclass
+class TextHits:
+    """The initiatives matching a text, best first, and how the search went (search.Mode)."""
+
+    mode: str
+    pks: list[int]
+
+
+def text_hits(text: str, version: int) -> TextHits:
+    """The ids matching `text` among the published, from the cache or from the database.
+
+    `version` is the catalogue version the engine asking is at.
+    """
+    from initiatives import search
+
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    key = f"initiatives:text:{version}:{digest}"
+    hits = cache.get(key)
+    if hits is None:
+        hits = TextHits(*search.matching_ids(text))
+        cache.set(key, hits, TEXT_CACHE_SECONDS)
+    return hits
+
+
+# --- Writing the log --------------------------------------------------------------
+
+
+def initiatives_changed(pks) -> None:
+    """Record that these initiatives (their status, fields or relations) changed."""
+    from initiatives.models import CatalogueChange
+
+    rows = [CatalogueChange(initiative_id=pk, token=_token()) for pk in set(pks)]
+    if rows:
+        CatalogueChange.objects.bulk_create(rows)
+        _changed_here()
+
+
+def everything_changed() -> None:
+    """Record a change too wide to list (bulk loads): every engine builds afresh."""
+    from initiatives.models import CatalogueChange
+
+    CatalogueChange.objects.create(initiative_id=None, token=_token())
+    _changed_here()
+
+
+def prune_log(keep: int = 10_000) -> int:
+    """Delete all but the newest `keep` log rows (an engine that needed them builds afresh)."""
+    from initiatives.models import CatalogueChange
+
+    newest = CatalogueChange.objects.order_by("-id").values_list("id", flat=True).first()
+    if newest is None:
+        return 0
+    deleted, _ = CatalogueChange.objects.filter(id__lte=newest - keep).delete()
+    return deleted
+
+
+def _token() -> int:
+    return random.getrandbits(62)
+
+
+def _changed_here() -> None:
+    # This process made the change: its engine looks at once instead of after the interval
+    # (and again after the commit, when other connections can see it too).
+    if _engine is not None:
+        _engine.dirty = True
+        transaction.on_commit(_mark_dirty)
+
+
+def _mark_dirty() -> None:
+    if _engine is not None:
+        _engine.dirty = True
+
+
+def _on_save(sender, instance, **kwargs) -> None:
+    if kwargs.get("raw"):
+        return  # fixtures: load_demo_data records one change for all it loads
+    initiatives_changed([getattr(instance, "initiative_id", None) or instance.pk])
+
+
+def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    from initiatives.models import Initiative
+
+    if action not in ("post_add", "post_remove", "post_clear", "pre_clear"):
+        return
+    if not reverse and isinstance(instance, Initiative):
+        if action != "pre_clear":
+            initiatives_changed([instance.pk])
+    elif action == "pre_clear":
+        # A goal's (or tag's) initiatives cleared from its side: who they were, before they go.
+        initiatives_changed(instance.initiatives.values_list("pk", flat=True))
+    elif action != "post_clear" and pk_set:
+        initiatives_changed(pk_set)
+
+
+def connect_signals() -> None:
+    """Called from InitiativesConfig.ready: every write the engine depends on is logged."""
+    from taggit.models import TaggedItem
+
+    from initiatives.models import Adoption, Initiative, Participation
+
+    for model in (Initiative, Participation, Adoption):
+        post_save.connect(_on_save, sender=model, dispatch_uid=f"engine-save-{model.__name__}")
+        post_delete.connect(_on_save, sender=model, dispatch_uid=f"engine-delete-{model.__name__}")
+    throughs = [
+        Initiative.goals.through,
+        Initiative.targets.through,
+        Initiative.purposes.through,
+        Initiative.actor_types.through,
+        Initiative.focus_areas.through,
+        TaggedItem,
+    ]
+    for through in throughs:
+        m2m_changed.connect(_on_relation, sender=through, dispatch_uid=f"engine-m2m-{through.__name__}")  # fmt: skip
