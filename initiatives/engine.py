@@ -148,8 +148,13 @@ class Engine:
             self.build()
             return
         seen = {row[0] for row in new}
+        if max(seen) - self.last_id > MAX_INCREMENTAL:
+            self.build()
+            return
         now = time.monotonic()
-        for row_id in range(self.last_id + 1, max(seen)):
+        # Ids skipped since the last look may belong to transactions still open; an empty
+        # log at the build has nothing before it to wait for.
+        for row_id in range(self.last_id + 1 if self.last_id else max(seen), max(seen)):
             if row_id not in seen:
                 self.gaps.setdefault(row_id, now)
         for row_id in seen:

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from initiatives import engine
 from initiatives.models import (
     MODERATORS_GROUP,
     ActorType,
@@ -96,6 +97,8 @@ def make_initiative(**overrides) -> Initiative:
         if status == Initiative.Status.PUBLISHED:
             fields["published_at"] = timezone.now()
         Initiative.objects.filter(pk=initiative.pk).update(**fields)
+        # update() sends no signal: log the change the facet engine reads, as a save would.
+        engine.initiatives_changed([initiative.pk])
         initiative.refresh_from_db()
     return initiative
 

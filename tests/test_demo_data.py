@@ -10,7 +10,11 @@ from networks.models import Event, Network, WorkingGroup, WorkingGroupMember
 pytestmark = pytest.mark.django_db
 
 OUR_MODELS = [
-    model for app in ("initiatives", "networks") for model in apps.get_app_config(app).get_models()
+    model
+    for app in ("initiatives", "networks")
+    for model in apps.get_app_config(app).get_models()
+    # The facet engine's change log grows with every load, as it should.
+    if model.__name__ != "CatalogueChange"
 ]
 
 

@@ -41,12 +41,24 @@ def test_refuses_to_start_without_secret_key_when_debug_off():
 
 
 def test_check_deploy_reports_no_issue():
+    # The check reads the setting; it does not connect to Redis.
+    shared_cache = {**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/0"}
     result = run_django(
-        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **shared_cache
     )
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_without_a_shared_cache():
+    result = run_django(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV
+    )
+
+    assert result.returncode != 0
+    assert "ideabank.W001" in result.stderr
+    assert "REDIS_URL" in result.stderr
 
 
 def test_production_response_headers():

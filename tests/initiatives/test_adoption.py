@@ -5,7 +5,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from initiatives.models import Adoption, Initiative, Organisation, catalogue_version
+from initiatives.engine import catalogue_version, engine
+from initiatives.models import Adoption, Initiative, Organisation
 from tests.factories import (
     make_adoption,
     make_initiative,
@@ -73,7 +74,8 @@ def test_adoption_member_reports_and_the_catalogue_recounts(
         "Vi veier matsvinn.",
         member,
     )
-    assert catalogue_version() == version + 1
+    assert catalogue_version() > version
+    assert engine().adoption_count() == 1
     assert response.url == initiative.get_absolute_url()
     assert notices(response) == ["Thank you. Asker kommune is now shown as having taken this up."]
 
@@ -260,7 +262,8 @@ def test_adoption_withdraw_removes_it_and_recounts(
         response = client.post(withdraw_url(adoption))
 
     assert not Adoption.objects.exists()
-    assert catalogue_version() == version + 1
+    assert catalogue_version() > version
+    assert engine().adoption_count() == 0
     assert notices(response) == ["Asker kommune is no longer shown as having taken this up."]
 
 
@@ -386,8 +389,9 @@ def test_initiative_page_for_a_member_query_count_does_not_grow(
     client.force_login(member)
     # Django caches content types per process; warm it so the count does not depend on test order.
     ContentType.objects.get_for_model(Initiative)
+    engine()  # built once per process; each request then reads its change log once
 
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         response = client.get(initiative.get_absolute_url())
 
     assert len(response.context["initiative"].adoptions.all()) == adoptions

@@ -154,6 +154,11 @@ def words_of(text: str) -> list[str]:
     ]
 
 
+def inflected(word: str, other: str) -> bool:
+    """Whether `other` is `word` or an inflection of it (barnehage: barnehagen, barnehagene)."""
+    return other.startswith(word) and len(other) - len(word) <= 3
+
+
 def misspell(word: str, rng: random.Random) -> str:
     """`word` with one letter dropped or two neighbours swapped, never the first letter.
 
@@ -332,7 +337,9 @@ class UrlBuilder:
         least = max(2, math.ceil(COMMON_SHARE * len(sample)))
         common = sorted(word for word, n in in_titles.items() if n >= least)
         # The usual words people type, where the texts have them (as such or inflected).
-        seeds = [w for w in COMMON_SEEDS if w not in common and any(w in t for t in in_titles)]
+        seeds = [
+            w for w in COMMON_SEEDS if w not in common and any(inflected(w, t) for t in in_texts)
+        ]
         rare = sorted(word for word, n in in_texts.items() if n == 1 and len(word) >= 7)
         if not rare:
             rare = sorted(word for word, n in in_texts.items() if n <= 2)
@@ -441,9 +448,10 @@ class UrlBuilder:
     def goal(self, sampled: Sampled) -> str:
         if not self.with_goal:
             raise CommandError("No published initiative has a goal.")
-        if sampled not in self.with_goal:
-            sampled = self.rng.choice(self.with_goal)
         goals = [value for choice in sampled.choices for name, value in choice if name == "goal"]
+        if not goals:
+            sampled = self.rng.choice(self.with_goal)
+            goals = [v for choice in sampled.choices for name, v in choice if name == "goal"]
         # The page fixes its goal; the extra facet is any other kind of value it has.
         extras = [c for c in sampled.choices if all(name != "goal" for name, _ in c)]
         with translation.override(settings.LANGUAGE_CODE):
@@ -531,7 +539,7 @@ class HttpClient:
                 content = answer.read()
             except (http.client.HTTPException, OSError) as error:
                 self.close()
-                if reused and attempt == 1:
+                if reused and attempt == 1 and method == "GET":
                     continue  # the server closed an idle keep-alive connection: once more, anew
                 return Response(
                     kind, url, 0, (time.perf_counter() - started) * 1000, error=repr(error)
@@ -822,13 +830,8 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="Exit with an error when a target is missed.")  # fmt: skip
 
     def handle(self, *args, **options) -> None:
-        for name in (
-            "requests",
-            "concurrency",
-            "concurrent_requests",
-            "compare_requests",
-            "workers",
-        ):
+        counts = ["requests", "concurrency", "concurrent_requests", "compare_requests", "workers"]
+        for name in counts:
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be 1 or more.")
         self.warn_about_environment()
@@ -854,6 +857,8 @@ class Command(BaseCommand):
         compared[BASELINE_SEARCH] = [
             (BASELINE_SEARCH, builder.baseline_search(url)) for _, url in compared[SEARCH]
         ]
+        # The ceiling: what this client and these workers manage when a page does nothing.
+        compared[BARE] = builder.batch(BARE, options["compare_requests"])
         first_visits = builder.batch(FACET, FIRST_VISITS)
         made, unique = builder.unique_share()
         self.say(
@@ -864,7 +869,7 @@ class Command(BaseCommand):
         )
 
         folder = Path(tempfile.mkdtemp(prefix="crowd-benchmark-"))
-        server = Server(options["port"] or free_port(), options["workers"], folder)
+        server = self.server = Server(options["port"] or free_port(), options["workers"], folder)
         self.say(f"Server: {' '.join(server.command)}")
         try:
             server.start()
@@ -944,7 +949,6 @@ class Command(BaseCommand):
         self.say("\n".join(lines))
         self.show_errors(run)
         self.table_failures = failed
-        self.floor_p95 = timings[0].p(0.95)
 
     def phase_mixed(self, port: int, jobs, concurrency: int, duration: float | None) -> None:
         before = load()
@@ -987,6 +991,9 @@ class Command(BaseCommand):
                 self.checks.append(
                     Check(f"{kind} errors at {concurrency}", str(len(run.errors)), "0", False)
                 )
+        self.say(
+            f"   ({BARE} is the ceiling: this client and these workers, a page doing nothing.)"
+        )
         for ours, theirs in ((SEARCH, BASELINE_SEARCH), (FACET, BASELINE_LIST)):
             ratio = rates[ours] / rates[theirs] if rates[theirs] else math.inf
             self.say(f"   {ours} / {theirs}: {ratio:.1f}× the requests per second")
@@ -1116,6 +1123,8 @@ class Command(BaseCommand):
             self.say(f"   error: {response.status or response.error} {response.url}")
         if len(run.errors) > ERRORS_SHOWN:
             self.say(f"   … and {len(run.errors) - ERRORS_SHOWN} more errors")
+        if run.errors:
+            self.say("   The server's log ends with:\n" + self.server.log_tail(15))
 
     def verdict(self) -> list[str]:
         self.say("\nTargets:")
