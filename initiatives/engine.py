@@ -27,6 +27,7 @@ import random
 import threading
 import time
 from array import array
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -344,6 +345,18 @@ class Engine:
                     break
         return found
 
+    def newest_first(self, pks) -> list[int]:
+        """Those of `pks` that are published, newest first."""
+        positions = self.positions(pks)
+        return [self.pk_of[position] for position in reversed(positions)]
+
+    def published_since(self, count: int):
+        """When the `count`-th newest published initiative was published; None if fewer."""
+        if count >= len(self.published):
+            return None
+        position = self.published[len(self.published) - 1 - count]
+        return datetime.fromtimestamp(self.stamp_of[position], tz=UTC)
+
     def led_count(self, organisation: int) -> int:
         return len(self.values("lead", organisation))
 
@@ -455,18 +468,16 @@ class TextHits:
     pks: list[int]
 
 
-def text_hits(text: str, version: int) -> TextHits:
-    """The ids matching `text` among the published, from the cache or from the database.
-
-    `version` is the catalogue version the engine asking is at.
-    """
+def text_hits(text: str, current: Engine) -> TextHits:
+    """The ids matching `text` among the published, from the cache or from the database."""
     from initiatives import search
 
+    version = current.version
     digest = hashlib.sha256(text.encode()).hexdigest()
     key = f"initiatives:text:{version}:{digest}"
     hits = cache.get(key)
     if hits is None:
-        hits = TextHits(*search.matching_ids(text))
+        hits = TextHits(*search.matching_ids(text, current))
         cache.set(key, hits, TEXT_CACHE_SECONDS)
     return hits
 

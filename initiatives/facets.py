@@ -114,7 +114,7 @@ def listing_for(filterset: InitiativeFilter, organisation: int | None = None) ->
     with current.lock:
         selection = selection_for(filterset, organisation)
         text = filterset.form.cleaned_data.get("q")
-        hits = text_hits(text, current.version) if text else None
+        hits = text_hits(text, current) if text else None
         if hits is not None:
             selection.text = current.positions(hits.pks)
         result = current.select(selection)

@@ -183,13 +183,20 @@ def _search_postgresql(
     return SearchResult(ranked, Mode.FUZZY)
 
 
-def matching_ids(text: str) -> tuple[str, list[int]]:
+# A capped search first looks among this many newest initiatives (times 4 until enough match).
+WINDOW = 10 * CAP
+
+
+def matching_ids(text: str, catalogue) -> tuple[str, list[int]]:
     """How a search for `text` goes (a Mode) and the published initiatives it finds, best
     first: what the facet engine (initiatives.engine.text_hits) caches per text.
 
     On PostgreSQL at most CAP ids: with more matches, the newest CAP ranked; with none
     (and no operators), titles with close spellings in the trigram index's
-    nearest-neighbour order. Two or three queries, whatever the size of the bank.
+    nearest-neighbour order. `catalogue` is the facet engine, which knows the publication
+    order without asking. No query unpacks more than CAP stored vectors: matches are read
+    through the GIN index, and the newest of many through a window of recent publications
+    (a BitmapAnd of the GIN index and the publication-order index).
     """
     from initiatives.models import Initiative
 
@@ -201,11 +208,17 @@ def matching_ids(text: str) -> tuple[str, list[int]]:
         found = _search_simple(published, text).queryset.order_by("-published_at", "-pk")
         return Mode.EXACT, list(found.values_list("pk", flat=True))
     query = SearchQuery(text, search_type="websearch", config=CONFIG)
-    newest = list(
-        published.filter(search_vector=query)
-        .order_by("-published_at", "-pk")
-        .values_list("pk", flat=True)[: CAP + 1]
-    )
+    matches = published.filter(search_vector=query).order_by().values_list("pk", flat=True)
+    newest = list(matches[: CAP + 1])
+    window = WINDOW
+    while len(newest) > CAP:
+        # Many match: the newest CAP are among the newest `window` published, if enough are.
+        since = catalogue.published_since(window)
+        found = list(matches.filter(published_at__gte=since) if since else matches)
+        if since is None or len(found) > CAP:
+            newest = catalogue.newest_first(found)
+            break
+        window *= 4
     if newest or WEB_SEARCH_OPERATORS.search(text):
         # Operators ("exact phrase", -without, or) mean the visitor asked for exactly this.
         mode = Mode.CAPPED if len(newest) > CAP else Mode.EXACT
