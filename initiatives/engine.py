@@ -27,8 +27,8 @@ import random
 import threading
 import time
 from array import array
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
