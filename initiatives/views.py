@@ -128,8 +128,9 @@ def browse(
         filterset.is_valid()  # what is left is valid; this cleans it
     listing = listing_for(filterset, organisation.pk if organisation else None)
     sort = filterset.sort_order()
+    # What a card shows (includes/initiative_card.html), in a fixed number of queries.
     rows = queryset.select_related("lead_organisation", "municipality", "county").prefetch_related(
-        Prefetch("goals", queryset=Goal.objects.order_by("number")), "tags"
+        Prefetch("goals", queryset=Goal.objects.order_by("number"))
     )
     paginator = Paginator(Results(listing, sort, rows), PER_PAGE)
     try:
