@@ -183,6 +183,8 @@ def _search_postgresql(
     return SearchResult(ranked, Mode.FUZZY)
 
 
+# Close spellings shown when nothing matches: enough to choose from, cheap to find.
+FUZZY_CAP = 200
 # A capped search first looks among this many newest initiatives (times 4 until enough match).
 WINDOW = 10 * CAP
 
@@ -229,15 +231,17 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[int]]:
         )
         return mode, list(ranked.values_list("pk", flat=True)) if newest else []
     # Titles only: word similarity over every summary costs seconds at 100 000 initiatives.
-    # The GiST trigram index answers "nearest first" without ranking every similar title.
+    # The GiST trigram index walks titles nearest first (KNN) and stops after FUZZY_CAP.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT id FROM {Initiative._meta.db_table}
-                WHERE status = %s AND title %%> %s
-                ORDER BY title <->> %s, published_at DESC, id DESC LIMIT %s""",
-            [Initiative.Status.PUBLISHED, text, text, CAP],
+            f"""SELECT id, title <->> %s FROM {Initiative._meta.db_table}
+                WHERE status = %s AND title %%> %s ORDER BY title <->> %s LIMIT %s""",
+            [text, Initiative.Status.PUBLISHED, text, text, FUZZY_CAP],
         )
-        return Mode.FUZZY, [row[0] for row in cursor.fetchall()]
+        nearest = cursor.fetchall()
+    # Equally near: the newest first, as everywhere else.
+    nearest.sort(key=lambda row: (row[1], -row[0]))
+    return Mode.FUZZY, [pk for pk, _ in nearest]
 
 
 def _search_simple(queryset: QuerySet, text: str) -> SearchResult:
