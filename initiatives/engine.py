@@ -27,6 +27,7 @@ import random
 import threading
 import time
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -107,6 +108,8 @@ class Engine:
         self.published = BitMap()
         self.sets: dict[str, dict[object, BitMap]] = {}
         self.title_order: array | None = None
+        # (log id, initiative id) of the changes read since the build, for text_hits.
+        self.changes: deque[tuple[int, int]] = deque(maxlen=MAX_INCREMENTAL)
         self._load_reference()
         rows = (
             Initiative.objects.filter(status=Initiative.Status.PUBLISHED)
@@ -117,7 +120,7 @@ class Engine:
             self._place(row, None)
         self._add_relations(None)
         self.built, self.dirty, self.polled = True, False, time.monotonic()
-        self.version = self.last_id
+        self.version = self.built_at = self.last_id
         logger.info(
             "Facet engine built: %d published initiatives in %.2f s",
             len(self.published),
@@ -164,6 +167,7 @@ class Engine:
         newest = max(new)
         if newest[0] > self.last_id:
             self.last_id, self.last_token = newest[0], newest[1]
+        self.changes.extend((row_id, pk) for row_id, _, pk in new)
         if not self.apply({pk for _, _, pk in new}):
             self.build()
             return
@@ -350,6 +354,15 @@ class Engine:
         positions = self.positions(pks)
         return [self.pk_of[position] for position in reversed(positions)]
 
+    def changed_since(self, version: int) -> set[int] | None:
+        """The initiatives changed after catalogue version `version`; None if not known."""
+        known_from = self.built_at
+        if len(self.changes) == self.changes.maxlen:
+            known_from = self.changes[0][0]  # older ones have been let go
+        if version < known_from:
+            return None
+        return {pk for row_id, pk in self.changes if row_id > version}
+
     def published_since(self, count: int):
         """When the `count`-th newest published initiative was published; None if fewer."""
         if count >= len(self.published):
@@ -462,24 +475,66 @@ def catalogue_version() -> int:
 
 @dataclass
 class TextHits:
-    """The initiatives matching a text, best first, and how the search went (search.Mode)."""
+    """The initiatives matching a text, best first, how the search went (search.Mode), and
+    the catalogue version they were found at."""
 
     mode: str
-    pks: list[int]
+    ranked: list[tuple[int, float]]  # (initiative id, rank)
+    version: int
+
+    @property
+    def pks(self) -> list[int]:
+        return [pk for pk, _ in self.ranked]
+
+
+# A cached search is brought up to date by re-checking at most this many changed initiatives.
+PATCH_LIMIT = 200
 
 
 def text_hits(text: str, current: Engine) -> TextHits:
-    """The ids matching `text` among the published, from the cache or from the database."""
+    """The ids matching `text` among the published, from the cache or from the database.
+
+    The cache keeps each text's hits across catalogue versions: an older entry is brought
+    up to date by re-checking only the initiatives changed since (one small query), so a
+    publication does not make every search start again.
+    """
     from initiatives import search
 
-    version = current.version
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    key = f"initiatives:text:{version}:{digest}"
+    key = "initiatives:text:" + hashlib.sha256(text.encode()).hexdigest()
     hits = cache.get(key)
+    if hits is not None and hits.version >= current.version:
+        return hits
+    if hits is not None and hits.mode != search.Mode.FUZZY:
+        changed = current.changed_since(hits.version)
+        if changed is not None and len(changed) <= PATCH_LIMIT:
+            hits = _patched(hits, search.rematch(text, changed) if changed else [], changed, current)  # fmt: skip
+        else:
+            hits = None
+    else:
+        hits = None
     if hits is None:
-        hits = TextHits(*search.matching_ids(text, current))
-        cache.set(key, hits, TEXT_CACHE_SECONDS)
+        hits = TextHits(*search.matching_ids(text, current), current.version)
+    cache.set(key, hits, TEXT_CACHE_SECONDS)
     return hits
+
+
+def _patched(hits: TextHits, found, changed: set[int], current: Engine) -> TextHits | None:
+    """`hits` with the `changed` initiatives replaced by those of them `found` matching now;
+    None when only a fresh search can tell (a capped list lost some, an exact one grew past
+    the cap or emptied)."""
+    from initiatives.search import CAP, Mode
+
+    ranked = [(pk, rank) for pk, rank in hits.ranked if pk not in changed] + found
+    if hits.mode == Mode.CAPPED:
+        if len(ranked) < CAP:
+            return None
+        newest = set(current.newest_first(pk for pk, _ in ranked)[:CAP])
+        ranked = [(pk, rank) for pk, rank in ranked if pk in newest]
+    elif not ranked or len(ranked) > CAP:
+        return None
+    position = current.pos_of
+    ranked.sort(key=lambda item: (-item[1], -position.get(item[0], -1)))
+    return TextHits(hits.mode, ranked, current.version)
 
 
 # --- Writing the log --------------------------------------------------------------

@@ -189,9 +189,9 @@ FUZZY_CAP = 200
 WINDOW = 10 * CAP
 
 
-def matching_ids(text: str, catalogue) -> tuple[str, list[int]]:
+def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
     """How a search for `text` goes (a Mode) and the published initiatives it finds, best
-    first: what the facet engine (initiatives.engine.text_hits) caches per text.
+    first, with their rank: what the facet engine (initiatives.engine.text_hits) caches.
 
     On PostgreSQL at most CAP ids: with more matches, the newest CAP ranked; with none
     (and no operators), titles with close spellings in the trigram index's
@@ -208,7 +208,7 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[int]]:
         return Mode.EXACT, []
     if not on_postgresql():
         found = _search_simple(published, text).queryset.order_by("-published_at", "-pk")
-        return Mode.EXACT, list(found.values_list("pk", flat=True))
+        return Mode.EXACT, [(pk, 1.0) for pk in found.values_list("pk", flat=True)]
     query = SearchQuery(text, search_type="websearch", config=CONFIG)
     matches = published.filter(search_vector=query).order_by().values_list("pk", flat=True)
     newest = list(matches[: CAP + 1])
@@ -229,7 +229,7 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[int]]:
             .annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
             .order_by("-rank", "-published_at", "-pk")
         )
-        return mode, list(ranked.values_list("pk", flat=True)) if newest else []
+        return mode, list(ranked.values_list("pk", "rank")) if newest else []
     # Titles only: word similarity over every summary costs seconds at 100 000 initiatives.
     # The GiST trigram index walks titles nearest first (KNN) and stops after FUZZY_CAP.
     with connection.cursor() as cursor:
@@ -241,7 +241,23 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[int]]:
         nearest = cursor.fetchall()
     # Equally near: the newest first, as everywhere else.
     nearest.sort(key=lambda row: (row[1], -row[0]))
-    return Mode.FUZZY, [pk for pk, _ in nearest]
+    return Mode.FUZZY, [(pk, 1 - distance) for pk, distance in nearest]
+
+
+def rematch(text: str, pks) -> list[tuple[int, float]]:
+    """Which of `pks` (published) match `text` now, with their rank: how a cached search is
+    brought up to date after a few initiatives changed, instead of searching again."""
+    from initiatives.models import Initiative
+
+    text = " ".join(text.split()[:MAX_WORDS])
+    published = Initiative.objects.filter(status=Initiative.Status.PUBLISHED, pk__in=pks)
+    if not on_postgresql():
+        return [(pk, 1.0) for pk in _search_simple(published, text).queryset.values_list("pk", flat=True)]  # fmt: skip
+    query = SearchQuery(text, search_type="websearch", config=CONFIG)
+    found = published.filter(search_vector=query).annotate(
+        rank=SearchRank(F("search_vector"), query, cover_density=False)
+    )
+    return list(found.values_list("pk", "rank"))
 
 
 def _search_simple(queryset: QuerySet, text: str) -> SearchResult:

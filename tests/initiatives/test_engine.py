@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from hypothesis import HealthCheck, given, settings
@@ -298,3 +298,26 @@ def test_drafts_saved_while_writing_never_reach_the_engine():
 
     assert draft.pk not in published_ids(reader.current())
     assert not reader.values("goal", 12)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="full-text search is PostgreSQL's")
+def test_a_cached_search_is_brought_up_to_date_not_repeated(
+    submitter, moderator, django_assert_num_queries
+):
+    from initiatives.search import refresh_vectors
+
+    first = make_initiative(status=Status.PUBLISHED, title="Matsvinn i kantina")
+    refresh_vectors(Initiative.objects.filter(pk=first.pk))
+    current = engine_module.engine()
+    assert engine_module.text_hits("matsvinn", current).pks == [first.pk]
+
+    second = make_initiative(status=Status.SUBMITTED, title="Mindre matsvinn", created_by=submitter)
+    second.publish(by=moderator)  # refreshes its search vector
+    first.withdraw(by=moderator)
+    current = engine_module.engine()
+
+    # One query re-checks the two changed initiatives; nothing else is searched again.
+    with django_assert_num_queries(1):
+        hits = engine_module.text_hits("matsvinn", current)
+    assert hits.pks == [second.pk]
+    assert hits.version == current.version
