@@ -1,8 +1,11 @@
+import hashlib
+import json
 from smtplib import SMTPException
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.core.paginator import InvalidPage, Paginator
@@ -12,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -138,7 +142,7 @@ def browse(
     except InvalidPage as error:
         raise Http404(_("There is no such page.")) from error
 
-    facets, chips = build_facets(data, listing.counts, fixed, filter_data)
+    facets_html, chips = facet_panel(data, listing, fixed, filter_data)
     if data.get("q"):
         without_text = data.copy()
         without_text.pop("q")
@@ -158,8 +162,7 @@ def browse(
         "page_obj": page,
         "paginator": paginator,
         "initiatives": page.object_list,
-        "facets": facets,
-        "facet_help": FACET_HELP,
+        "facets_html": facets_html,
         "chips": chips,
         "clear_all_url": clear_all_url(data),
         # "Clear all" keeps the search text, so it means something only with a facet chosen.
@@ -178,6 +181,29 @@ def browse(
         ],
         "page_query": _without_page(data),
     }
+
+
+PANEL_SECONDS = 600
+
+
+def facet_panel(
+    data: QueryDict, listing, fixed: dict[str, str], filter_data: QueryDict
+) -> tuple[str, list[Chip]]:
+    """The rendered filter panel and the chips of one list state, cached per state, language
+    and catalogue version: a list page seen before costs no more than a plain list."""
+    state = [sorted((k, sorted(filter_data.getlist(k))) for k in filter_data if k not in ("page", "sort")), sorted(fixed)]  # fmt: skip
+    digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
+    key = f"initiatives:panel:{listing.engine.version}:{translation.get_language()}:{digest}"
+    panel = cache.get(key)
+    if panel is None:
+        facets, chips = build_facets(data, listing.counts, fixed, filter_data)
+        html = render_to_string(
+            "includes/facet_panel.html", {"facets": facets, "facet_help": FACET_HELP}
+        )
+        panel = (html, chips)
+        cache.set(key, panel, PANEL_SECONDS)
+    html, chips = panel
+    return mark_safe(html), list(chips)  # noqa: S308  (our own template's output)
 
 
 def _without_page(data: QueryDict) -> str:

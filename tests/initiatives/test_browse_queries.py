@@ -125,3 +125,14 @@ def test_the_list_after_a_publication_reads_just_that_change(
     with django_assert_num_queries(9 + 1 + 8):
         response = client.get("/tiltak/")
     assert response.context["paginator"].count == published + 1
+
+
+def test_a_list_state_seen_before_reads_only_its_rows(client, django_assert_num_queries):
+    for _ in range(3):
+        full_initiative()
+    client.get("/tiltak/?goal=4")
+
+    # The change log, the page's rows and their goals: the filter panel comes from the cache.
+    with django_assert_num_queries(3):
+        response = client.get("/tiltak/?goal=4&page=1")
+    assert len(response.context["initiatives"]) == 3

@@ -10,6 +10,8 @@ no e-mails, the status and publication time are set directly.
 """
 
 import random
+import resource
+import sys
 import time
 import unicodedata
 from bisect import bisect
@@ -279,6 +281,12 @@ def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def peak_memory_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux, in bytes on macOS.
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
 class Command(BaseCommand):
     help = (
         "Fill the database with COUNT synthetic published initiatives (slugs start with "
@@ -317,7 +325,11 @@ class Command(BaseCommand):
             size = min(batch_size, count - made)
             self.write_batch(rng, organisations, first + made, size)
             made += size
-            self.say(f"  {made}/{count} initiatives ({time.perf_counter() - started:.1f} s)")
+            # Peak memory stays flat from the first batches on: nothing is kept across batches.
+            self.say(
+                f"  {made}/{count} initiatives ({time.perf_counter() - started:.1f} s, "
+                f"peak memory {peak_memory_mb():.0f} MB)"
+            )
         engine.everything_changed()
         self.analyse()
         self.say(f"Done: {count} initiatives in {time.perf_counter() - started:.1f} s.")
@@ -331,12 +343,15 @@ class Command(BaseCommand):
 
     def delete_previous(self) -> None:
         started = time.perf_counter()
-        pks = list(Initiative.objects.filter(slug__startswith=PREFIX).values_list("pk", flat=True))
-        deleted = 0
+        ids = Initiative.objects.filter(slug__startswith=PREFIX).order_by("pk").values_list("pk", flat=True)  # fmt: skip
+        removed = deleted = last = 0
         with transaction.atomic():
             # In chunks: deleting collects every row (and its related rows) in memory first.
-            for start in range(0, len(pks), DELETE_CHUNK):
-                chunk = pks[start : start + DELETE_CHUNK]
+            # Each chunk's ids are read when it is deleted, never all ids at once (a million
+            # initiatives); starting after the last one, so the deleted rows are not read again.
+            while chunk := list(ids.filter(pk__gt=last)[:DELETE_CHUNK]):
+                last = chunk[-1]
+                removed += len(chunk)
                 if TAGGED.is_generic:
                     # A generic relation, which deleting an initiative does not follow.
                     deleted += TAGGED.model.objects.filter(
@@ -347,7 +362,7 @@ class Command(BaseCommand):
                 reset_queries()
             deleted += Organisation.objects.filter(slug__startswith=ORG_PREFIX).delete()[0]
         self.say(
-            f"Deleted {len(pks)} earlier synthetic initiatives ({deleted} rows with related ones) "
+            f"Deleted {removed} earlier synthetic initiatives ({deleted} rows with related ones) "
             f"in {time.perf_counter() - started:.1f} s."
         )
 
