@@ -46,3 +46,10 @@ def when_ready(server) -> None:
     finally:
         # Each worker opens its own connections: none may be shared across the fork.
         connections.close_all()
+
+
+def post_worker_init(worker) -> None:
+    # Catch up with what changed since the master built the engine, before the first request.
+    from initiatives.engine import engine
+
+    engine()

@@ -38,6 +38,16 @@ from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from pyroaring import BitMap
 
+from initiatives import search
+from initiatives.models import (
+    ActorType,
+    Adoption,
+    CatalogueChange,
+    Initiative,
+    Municipality,
+    Participation,
+)
+
 logger = logging.getLogger(__name__)
 
 # Facets whose values an initiative has several of; a filter on them wants all chosen values.
@@ -95,8 +105,6 @@ class Engine:
 
     def build(self) -> None:
         """Read every published initiative and its facets from the database."""
-        from initiatives.models import CatalogueChange, Initiative
-
         started = time.monotonic()
         # The log position first: a change committed during the build is read again later.
         last = CatalogueChange.objects.order_by("-id").values_list("id", "token").first()
@@ -129,8 +137,6 @@ class Engine:
 
     def poll(self) -> None:
         """Apply the log rows written since the last look (and late ones from open transactions)."""
-        from initiatives.models import CatalogueChange
-
         self.dirty, self.polled = False, time.monotonic()
         rows = list(
             CatalogueChange.objects.filter(Q(id__gte=self.last_id) | Q(id__in=list(self.gaps)))
@@ -179,8 +185,6 @@ class Engine:
 
     def apply(self, pks: set[int]) -> bool:
         """Read these initiatives again; False when one would break the publication order."""
-        from initiatives.models import Initiative
-
         rows = {row[0]: row for row in Initiative.objects.filter(pk__in=pks).values_list(*ROW_FIELDS, "status")}  # fmt: skip
         placed = []
         for pk in sorted(pks):
@@ -209,8 +213,6 @@ class Engine:
     # --- Filling the bitmaps ---------------------------------------------------------
 
     def _load_reference(self) -> None:
-        from initiatives.models import ActorType, Municipality
-
         self.county_of = dict(Municipality.objects.values_list("pk", "county_id"))
         self.group_of = dict(ActorType.objects.values_list("pk", "group"))
 
@@ -328,8 +330,6 @@ class Engine:
     def by_title(self, result: BitMap, start: int, stop: int) -> list[int]:
         """Ranks start..stop-1 of `result` in the database's title order."""
         if self.title_order is None:
-            from initiatives.models import Initiative
-
             ids = (
                 Initiative.objects.filter(status=Initiative.Status.PUBLISHED)
                 .order_by("title", "pk")
@@ -412,8 +412,6 @@ def _relations(pks: list[int] | None):
     """(facet, queryset of (initiative id, key)) for every relation the engine indexes."""
     from django.contrib.contenttypes.models import ContentType
     from taggit.models import TaggedItem
-
-    from initiatives.models import Adoption, Initiative, Participation
 
     def of(queryset, column="initiative_id"):
         return queryset if pks is None else queryset.filter(**{f"{column}__in": pks})
@@ -498,8 +496,6 @@ def text_hits(text: str, current: Engine) -> TextHits:
     up to date by re-checking only the initiatives changed since (one small query), so a
     publication does not make every search start again.
     """
-    from initiatives import search
-
     key = "initiatives:text:" + hashlib.sha256(text.encode()).hexdigest()
     hits = cache.get(key)
     if hits is not None and hits.version >= current.version:
@@ -542,26 +538,25 @@ def _patched(hits: TextHits, found, changed: set[int], current: Engine) -> TextH
 
 def initiatives_changed(pks) -> None:
     """Record that these initiatives (their status, fields or relations) changed."""
-    from initiatives.models import CatalogueChange
-
     rows = [CatalogueChange(initiative_id=pk, token=_token()) for pk in set(pks)]
     if rows:
         CatalogueChange.objects.bulk_create(rows)
         _changed_here()
+        if any(row.pk and row.pk % PRUNE_EVERY == 0 for row in rows):
+            prune_log()
 
 
 def everything_changed() -> None:
     """Record a change too wide to list (bulk loads): every engine builds afresh."""
-    from initiatives.models import CatalogueChange
-
     CatalogueChange.objects.create(initiative_id=None, token=_token())
     _changed_here()
 
 
+PRUNE_EVERY = 1000
+
+
 def prune_log(keep: int = 10_000) -> int:
     """Delete all but the newest `keep` log rows (an engine that needed them builds afresh)."""
-    from initiatives.models import CatalogueChange
-
     newest = CatalogueChange.objects.order_by("-id").values_list("id", flat=True).first()
     if newest is None:
         return 0
@@ -593,8 +588,6 @@ def _on_save(sender, instance, **kwargs) -> None:
 
 
 def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
-    from initiatives.models import Initiative
-
     if action not in ("post_add", "post_remove", "post_clear", "pre_clear"):
         return
     if not reverse and isinstance(instance, Initiative):
@@ -610,8 +603,6 @@ def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
 def connect_signals() -> None:
     """Called from InitiativesConfig.ready: every write the engine depends on is logged."""
     from taggit.models import TaggedItem
-
-    from initiatives.models import Adoption, Initiative, Participation
 
     for model in (Initiative, Participation, Adoption):
         post_save.connect(_on_save, sender=model, dispatch_uid=f"engine-save-{model.__name__}")

@@ -34,6 +34,8 @@ from django.db.models import (
     When,
 )
 
+from initiatives.models import ActorType, Initiative
+
 CONFIG = "ideabank_nb"
 # Above this many matches ranking every row costs too much: the newest CAP are ranked.
 CAP = 1000
@@ -66,8 +68,6 @@ RELATION = {
 
 def facet_key(kind: str, value) -> int:
     if kind == "group":
-        from initiatives.models import ActorType
-
         return FACET_KEY_BASE[kind] + ActorType.Group.values.index(value)
     if kind == "goal":
         return FACET_KEY_BASE[kind] + int(value)
@@ -82,8 +82,6 @@ def with_all(queryset: QuerySet, kind: str, values) -> QuerySet:
     if on_postgresql():
         return queryset.filter(facet_keys__contains=[facet_key(kind, value) for value in values])
     if kind == "group":
-        from initiatives.models import Initiative
-
         through = Initiative.actor_types.through.objects
         return queryset.filter(
             Exists(through.filter(initiative=OuterRef("pk"), actortype__group=values[0]))
@@ -200,8 +198,6 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
     through the GIN index, and the newest of many through a window of recent publications
     (a BitmapAnd of the GIN index and the publication-order index).
     """
-    from initiatives.models import Initiative
-
     published = Initiative.objects.filter(status=Initiative.Status.PUBLISHED)
     text = " ".join(text.split()[:MAX_WORDS])
     if not text:
@@ -247,8 +243,6 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
 def rematch(text: str, pks) -> list[tuple[int, float]]:
     """Which of `pks` (published) match `text` now, with their rank: how a cached search is
     brought up to date after a few initiatives changed, instead of searching again."""
-    from initiatives.models import Initiative
-
     text = " ".join(text.split()[:MAX_WORDS])
     published = Initiative.objects.filter(status=Initiative.Status.PUBLISHED, pk__in=pks)
     if not on_postgresql():
@@ -283,8 +277,6 @@ def refresh_vectors(queryset: QuerySet) -> None:
     """Recompute the stored vectors of `queryset`'s initiatives in one UPDATE."""
     if not on_postgresql():
         return
-    from initiatives.models import ActorType, Initiative
-
     ids_sql, ids_params = queryset.values("pk").query.sql_with_params()
     content_type = ContentType.objects.get_for_model(Initiative)
     base = FACET_KEY_BASE
@@ -378,8 +370,6 @@ def similar_to(
     the newest CAP matches so the cost stays bounded; on SQLite the initiatives with most
     title words in their title or summary.
     """
-    from initiatives.models import Initiative
-
     words = similar_words(title, summary)
     if not words:
         return []

@@ -321,3 +321,18 @@ def test_a_cached_search_is_brought_up_to_date_not_repeated(
         hits = engine_module.text_hits("matsvinn", current)
     assert hits.pks == [second.pk]
     assert hits.version == current.version
+
+
+def test_the_log_keeps_its_newest_rows_and_an_engine_behind_it_builds_afresh():
+    reader = Engine(poll_seconds=0)
+    initiative = make_initiative(status=Status.PUBLISHED)
+    reader.current()
+    for _ in range(5):
+        engine_module.initiatives_changed([initiative.pk])
+
+    assert engine_module.prune_log(keep=2) > 0
+    assert CatalogueChange.objects.count() == 2
+
+    Initiative.objects.filter(pk=initiative.pk).update(phase="completed")
+    engine_module.initiatives_changed([initiative.pk])
+    assert reader.current().values("phase", "completed")
