@@ -39,7 +39,7 @@ from ideabank.models import (
     profile_for,
     user_for_confirmation_token,
 )
-from initiatives.engine import engine
+from initiatives.engine import engine, in_order
 from initiatives.models import (
     ActorType,
     Goal,
@@ -75,11 +75,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "adoptions": catalogue.adoption_count(),
         "networks": Network.objects.count(),
     }
-    newest = catalogue.newest(catalogue.published, 0, LATEST_COUNT)
-    rows = {
-        row.pk: row for row in published.select_related("lead_organisation").filter(pk__in=newest)
-    }
-    latest = [rows[pk] for pk in newest if pk in rows]
+    latest = in_order(
+        published.select_related("lead_organisation"),
+        catalogue.newest(catalogue.published, 0, LATEST_COUNT),
+    )
     return render(
         request,
         "home.html",

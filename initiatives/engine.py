@@ -453,6 +453,10 @@ class Engine:
         position = self.published[len(self.published) - 1 - count]
         return datetime.fromtimestamp(self.stamp_of[position], tz=UTC)
 
+    def led_by(self, organisations) -> BitMap:
+        """What any of `organisations` leads."""
+        return BitMap().union(*(self.values("lead", pk) for pk in organisations))
+
     def led_count(self, organisation: int) -> int:
         return len(self.values("lead", organisation))
 
@@ -512,6 +516,12 @@ def _relations(pks: list[int] | None):
         ("partner", of(Participation.objects, "organisation_id")),
         ("adopter", of(Adoption.objects, "organisation_id")),
     ]
+
+
+def in_order(queryset, pks: list[int]) -> list:
+    """The rows of `queryset` with these ids, in the order of `pks` (one query)."""
+    rows = {row.pk: row for row in queryset.filter(pk__in=pks)}
+    return [rows[pk] for pk in pks if pk in rows]
 
 
 # --- The process's engine ------------------------------------------------------------

@@ -19,7 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from pyroaring import BitMap
 from taggit.models import Tag
 
-from initiatives.engine import MULTI, Engine, Selection, TextHits, engine, text_hits
+from initiatives.engine import (
+    MULTI,
+    Engine,
+    Selection,
+    TextHits,
+    engine,
+    in_order,
+    text_hits,
+)
 from initiatives.filters import InitiativeFilter, Sort
 from initiatives.models import (
     ActorType,
@@ -160,9 +168,8 @@ class Results(Sequence):
             return self[index : index + 1][0]
         start, stop, _ = index.indices(len(self))
         ids = self.listing.page_ids(self.sort, start, stop)
-        rows = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
         totals = self.listing.engine.adoption_totals(ids)
-        page = [rows[pk] for pk in ids if pk in rows]
+        page = in_order(self.queryset, ids)
         for row in page:
             row.adoption_total = totals[row.pk]
         return page

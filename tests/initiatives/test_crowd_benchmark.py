@@ -151,6 +151,18 @@ def test_url_builder_pages_stay_within_the_results(client, catalogue, benchmark_
         assert client.get(url).status_code == 200, (kind, url)
 
 
+def test_url_builder_scales_sample_counts_with_a_margin(catalogue, benchmark_urls):
+    builder = UrlBuilder(random.Random(4))
+    assert builder.at_least(6) == 6  # the sample is the whole catalogue: exact
+
+    builder.total = 600  # as if the six were a sample of 600
+
+    assert builder.at_least(1) == 0  # only the initiative the URL came from
+    assert builder.at_least(6) == 0  # five others: too few to scale up
+    assert builder.at_least(30) == 1284  # (29 - 3 × √29) × 100
+    assert builder.search_pages("matsvinn") == 1
+
+
 def test_url_builder_words_come_from_the_texts(catalogue, benchmark_urls):
     builder = UrlBuilder(random.Random(1))
 
