@@ -11,6 +11,7 @@ text search's ids come from PostgreSQL once per text and catalogue version.
 """
 
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
@@ -24,7 +25,6 @@ from initiatives.engine import (
     Engine,
     Selection,
     TextHits,
-    engine,
     in_order,
     text_hits,
 )
@@ -116,14 +116,12 @@ class Listing:
         return self.engine.newest(self.result, start, stop)
 
 
-def listing_for(filterset: InitiativeFilter, organisation: int | None = None) -> Listing:
-    """Results and facet counts of a valid filterset, optionally within one organisation's."""
-    current = engine()
+def listing_for(current: Engine, selection: Selection, text: str = "") -> Listing:
+    """Results and facet counts of `selection` and a search for `text`, by the engine."""
     with current.lock:
-        selection = selection_for(filterset, organisation)
-        text = filterset.form.cleaned_data.get("q")
         hits = text_hits(text, current) if text else None
         if hits is not None:
+            selection = copy(selection)
             selection.text = current.positions(hits.pks)
         result = current.select(selection)
         return Listing(current, selection, result, hits, count_facets(current, selection, result))

@@ -1,5 +1,7 @@
 import hashlib
 import json
+from copy import copy
+from dataclasses import dataclass
 from smtplib import SMTPException
 
 from django.conf import settings
@@ -30,9 +32,11 @@ from initiatives.facets import (
     SINGLE,
     Chip,
     Results,
+    Selection,
     build_facets,
     clear_all_url,
     listing_for,
+    selection_for,
 )
 from initiatives.filters import InitiativeFilter, Sort
 from initiatives.forms import (
@@ -87,6 +91,65 @@ def clean_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
     return data, problems
 
 
+@dataclass
+class Understood:
+    """A list URL's choices, checked: what is valid of them, the engine's question, the
+    search text, the sort and what was ignored and why."""
+
+    data: QueryDict  # the visitor's valid choices
+    filter_data: QueryDict  # and the page's fixed ones
+    selection: Selection
+    text: str
+    sort: str
+    problems: list[str]
+
+
+UNDERSTOOD_SECONDS = 600
+
+
+def understood(data: QueryDict, fixed: dict[str, str], version: int) -> Understood:
+    """Check `data` (and the page's `fixed` values) with InitiativeFilter's form, once per
+    combination, language and catalogue version: checking builds a whole FilterSet, which costs as much as
+    the rest of a list page seen before."""
+    filter_data = data.copy()
+    for name, value in fixed.items():
+        filter_data[name] = value
+    state = [sorted((k, filter_data.getlist(k)) for k in filter_data if k != "page"), sorted(fixed)]
+    digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
+    # Per catalogue version too: a tag new since may make an old "not understood" valid.
+    key = f"initiatives:understood:{version}:{translation.get_language()}:{digest}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    data, problems = data.copy(), []
+    filterset = InitiativeFilter(filter_data, queryset=Initiative.objects.none())
+    if not filterset.is_valid():
+        for name, errors in filterset.errors.items():
+            label = (
+                InitiativeFilter.base_filters[name].label
+                if name in InitiativeFilter.base_filters
+                else name
+            )
+            problems.append(
+                _("The filter “%(label)s” was not understood and was ignored: %(error)s")
+                % {"label": label, "error": " ".join(errors)}
+            )
+            data.pop(name, None)
+            filter_data.pop(name, None)
+        filterset = InitiativeFilter(filter_data, queryset=Initiative.objects.none())
+        filterset.is_valid()  # what is left is valid; this cleans it
+    result = Understood(
+        data=data,
+        filter_data=filter_data,
+        selection=selection_for(filterset),
+        text=filterset.form.cleaned_data.get("q") or "",
+        sort=filterset.sort_order(),
+        problems=problems,
+    )
+    cache.set(key, result, UNDERSTOOD_SECONDS)
+    return result
+
+
 def page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
@@ -110,28 +173,14 @@ def browse(
     data, problems = clean_query(request)
     for name in fixed:
         data.pop(name, None)
-    filter_data = data.copy()
-    for name, value in fixed.items():
-        filter_data[name] = value
+    catalogue = engine.engine()
+    query = understood(data, fixed, catalogue.version)
+    data, filter_data, sort = query.data, query.filter_data, query.sort
+    problems += query.problems
+    selection = copy(query.selection)
+    selection.organisation = organisation.pk if organisation else None
+    listing = listing_for(catalogue, selection, query.text)
     queryset = Initiative.objects.published()
-    filterset = InitiativeFilter(filter_data, queryset=queryset)
-    if not filterset.is_valid():
-        for name, errors in filterset.errors.items():
-            label = (
-                InitiativeFilter.base_filters[name].label
-                if name in InitiativeFilter.base_filters
-                else name
-            )
-            problems.append(
-                _("The filter “%(label)s” was not understood and was ignored: %(error)s")
-                % {"label": label, "error": " ".join(errors)}
-            )
-            data.pop(name, None)
-            filter_data.pop(name, None)
-        filterset = InitiativeFilter(filter_data, queryset=queryset)
-        filterset.is_valid()  # what is left is valid; this cleans it
-    listing = listing_for(filterset, organisation.pk if organisation else None)
-    sort = filterset.sort_order()
     # What a card shows (includes/initiative_card.html), in a fixed number of queries.
     rows = queryset.select_related("lead_organisation", "municipality", "county").prefetch_related(
         Prefetch("goals", queryset=Goal.objects.order_by("number"))
@@ -157,7 +206,6 @@ def browse(
     for problem in problems:
         messages.warning(request, problem)
     return {
-        "filterset": filterset,
         "query": data,
         "page_obj": page,
         "paginator": paginator,

@@ -12,7 +12,7 @@ from taggit.models import Tag
 
 from initiatives import engine as engine_module
 from initiatives.engine import Engine
-from initiatives.facets import listing_for
+from initiatives.facets import listing_for, selection_for
 from initiatives.filters import InitiativeFilter
 from initiatives.models import (
     ActorType,
@@ -132,7 +132,8 @@ def listing(query: dict[str, list[str]], organisation: int | None = None):
         data.setlist(name, values)
     filterset = InitiativeFilter(data, queryset=Initiative.objects.published())
     assert filterset.is_valid(), filterset.errors
-    return listing_for(filterset, organisation)
+    text = filterset.form.cleaned_data.get("q") or ""
+    return listing_for(engine_module.engine(), selection_for(filterset, organisation), text)
 
 
 SINGLE = ("group", "county", "municipality", "phase", "involvement", "adopted")
