@@ -518,9 +518,9 @@ def _relations(pks: list[int] | None):
     ]
 
 
-def in_order(queryset, pks: list[int]) -> list:
-    """The rows of `queryset` with these ids, in the order of `pks` (one query)."""
-    rows = {row.pk: row for row in queryset.filter(pk__in=pks)}
+def in_order(queryset, pks: list[int], key: str = "pk") -> list:
+    """The rows of `queryset` whose `key` is one of these ids, in their order (one query)."""
+    rows = {getattr(row, key): row for row in queryset.filter(**{f"{key}__in": pks})}
     return [rows[pk] for pk in pks if pk in rows]
 
 

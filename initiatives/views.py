@@ -26,6 +26,7 @@ from ideabank import slugs
 from ideabank.models import profile_for
 from ideabank.ratelimit import client_ip, minutes_left, too_many
 from initiatives import engine
+from initiatives.engine import in_order
 from initiatives.facets import (
     FACET_HELP,
     FACETS,
@@ -63,6 +64,7 @@ from initiatives.models import (
 from initiatives.search import CAP, Mode
 
 PER_PAGE = 20
+PARTNER_ROLES_SHOWN = 20
 MAX_VALUES = 20  # per parameter; more is not a person choosing filters
 MAX_LENGTH = 200
 
@@ -304,13 +306,15 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     context = browse(request, organisation=organisation)
     context["organisation"] = organisation
-    context["led_count"] = engine.engine().led_count(organisation.pk)
-    context["partner_roles"] = (
-        Participation.objects.filter(
-            organisation=organisation, initiative__status=Initiative.Status.PUBLISHED
-        )
-        .select_related("initiative")
-        .order_by("initiative__title")
+    catalogue = engine.engine()
+    context["led_count"] = catalogue.led_count(organisation.pk)
+    # The newest partnerships only: a big partner's whole list is the list below.
+    partnered = catalogue.values("partner", organisation.pk)
+    context["partner_count"] = len(partnered)
+    context["partner_roles"] = in_order(
+        Participation.objects.filter(organisation=organisation).select_related("initiative"),
+        catalogue.newest(partnered, 0, PARTNER_ROLES_SHOWN),
+        key="initiative_id",
     )
     # The networks app's rows through their reverse relations: this app never imports it.
     context["memberships"] = organisation.network_memberships.filter(

@@ -74,13 +74,15 @@ def test_organisation_page_query_count(client, django_assert_num_queries, items)
     lead = make_organisation()
     for _ in range(items):
         full_initiative(lead=lead)
+        Participation.objects.create(initiative=full_initiative(), organisation=lead)
     engine.engine()
 
     # Network memberships and working-group seats take one query each, however many.
     with django_assert_num_queries(14):
         response = client.get(f"/organisasjoner/{lead.slug}/")
 
-    assert len(response.context["initiatives"]) == items
+    assert response.context["paginator"].count == 2 * items
+    assert len(response.context["partner_roles"]) == items
 
 
 def test_detail_page_query_count_does_not_grow(client, django_assert_num_queries):

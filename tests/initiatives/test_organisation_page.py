@@ -139,7 +139,7 @@ def test_page_query_count_does_not_grow_with_memberships_and_seats(
     # The page's own (browse with one initiative, counted by the facet engine), then one each
     # for memberships and seats.
     engine.engine()  # built once per process, then one query per request
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(page_url(organisation))
 
     assert len(list_after(response, "Networks")) == items
