@@ -28,6 +28,7 @@ import threading
 import time
 from array import array
 from collections import Counter, defaultdict, deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
@@ -647,6 +648,19 @@ def prune_log(keep: int = 10_000) -> int:
     return deleted
 
 
+_unlogged = threading.local()
+
+
+@contextmanager
+def unlogged():
+    """Write without a log row per change (bulk work, which calls everything_changed())."""
+    _unlogged.active = True
+    try:
+        yield
+    finally:
+        _unlogged.active = False
+
+
 def _token() -> int:
     return random.getrandbits(62)
 
@@ -665,12 +679,14 @@ def _mark_dirty() -> None:
 
 
 def _on_save(sender, instance, **kwargs) -> None:
-    if kwargs.get("raw"):
+    if kwargs.get("raw") or getattr(_unlogged, "active", False):
         return  # fixtures: load_demo_data records one change for all it loads
     initiatives_changed([getattr(instance, "initiative_id", None) or instance.pk])
 
 
 def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if getattr(_unlogged, "active", False):
+        return
     if action not in ("post_add", "post_remove", "post_clear", "pre_clear"):
         return
     if not reverse and isinstance(instance, Initiative):

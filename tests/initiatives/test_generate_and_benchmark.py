@@ -146,3 +146,16 @@ def test_benchmark_measures_every_page_against_its_target():
         assert page in rows
     assert rows["detail"].endswith(("PASS", "FAIL"))
     assert "Peak memory (ru_maxrss)" in out.getvalue()
+
+
+def test_generate_tells_the_facet_engine_once_not_per_row():
+    from initiatives.models import CatalogueChange
+
+    generate(10)
+    last = CatalogueChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    generate(10, replace=True)
+
+    # One "everything changed" for the deletion and one for the new rows.
+    new = CatalogueChange.objects.filter(id__gt=last)
+    assert list(new.values_list("initiative_id", flat=True)) == [None, None]

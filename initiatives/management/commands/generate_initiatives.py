@@ -345,7 +345,8 @@ class Command(BaseCommand):
         started = time.perf_counter()
         ids = Initiative.objects.filter(slug__startswith=PREFIX).order_by("pk").values_list("pk", flat=True)  # fmt: skip
         removed = deleted = last = 0
-        with transaction.atomic():
+        # One "everything changed" for the engines, not a log row per deleted row.
+        with transaction.atomic(), engine.unlogged():
             # In chunks: deleting collects every row (and its related rows) in memory first.
             # Each chunk's ids are read when it is deleted, never all ids at once (a million
             # initiatives); starting after the last one, so the deleted rows are not read again.
@@ -361,6 +362,7 @@ class Command(BaseCommand):
                 deleted += Initiative.objects.filter(pk__in=chunk).delete()[0]
                 reset_queries()
             deleted += Organisation.objects.filter(slug__startswith=ORG_PREFIX).delete()[0]
+            engine.everything_changed()
         self.say(
             f"Deleted {removed} earlier synthetic initiatives ({deleted} rows with related ones) "
             f"in {time.perf_counter() - started:.1f} s."
