@@ -73,6 +73,7 @@ MIXED_RATE_MIN = 60.0
 BASELINE_RATIO_MIN = 3.0
 PUBLISH_TARGET_MS = 150.0
 FIRST_VISIT_TARGET_MS = 150.0
+MEMORY_TARGET_MB = 400.0
 FIRST_VISITS = 10
 
 # Page types, in the order of the tables.
@@ -873,6 +874,7 @@ class Command(BaseCommand):
             self.phase_compare(server.port, compared, concurrency, options["duration"])
             if not options["skip_publication"]:
                 self.phase_publication(server.port, builder, first_visits)
+            self.report_memory(server)
         finally:
             server.stop()
             shutil.rmtree(folder, ignore_errors=True)
@@ -1126,6 +1128,25 @@ class Command(BaseCommand):
         if run.errors:
             self.say("   The server's log ends with:\n" + self.server.log_tail(15))
 
+    def report_memory(self, server: "Server") -> None:
+        """Resident memory of gunicorn's master and workers (shared pages count in each)."""
+        master = server.process.pid
+        workers = [pid for pid in process_ids() if parent_of(pid) == master]
+        sizes = {pid: resident_mb(pid) for pid in [master, *workers]}
+        self.say(
+            f"\nResident memory (VmRSS): master {sizes[master]:.0f} MB, workers "
+            + ", ".join(f"{sizes[pid]:.0f} MB" for pid in workers)
+        )
+        largest = max(sizes.values())
+        self.checks.append(
+            Check(
+                "largest serving process",
+                f"{largest:.0f} MB",
+                f"≤ {MEMORY_TARGET_MB:.0f} MB",
+                largest <= MEMORY_TARGET_MB,
+            )
+        )
+
     def verdict(self) -> list[str]:
         self.say("\nTargets:")
         failed = list(self.table_failures)
@@ -1140,6 +1161,25 @@ class Command(BaseCommand):
             if not check.passed:
                 failed.append(check.name)
         return failed
+
+
+def process_ids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        # The command name in parentheses may hold spaces; the parent follows the last ")".
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def resident_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def load() -> str:
