@@ -31,6 +31,7 @@ from collections import Counter, defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import wraps
 from itertools import groupby
 from operator import itemgetter
 
@@ -84,6 +85,18 @@ class Selection:
             organisation=self.organisation,
             text=self.text,
         )
+
+
+def locked(method):
+    """Run an Engine method under its lock: a thread of a threaded server (runserver) may
+    be reading the change log into it at the same moment."""
+
+    @wraps(method)
+    def run(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class PositionIndex:
@@ -354,15 +367,19 @@ class Engine:
 
     # --- Asking ----------------------------------------------------------------------
 
+    @locked
     def values(self, facet: str, key) -> BitMap:
         return self.sets.get(facet, {}).get(key) or BitMap()
 
+    @locked
     def adopted(self) -> BitMap:
         return BitMap().union(*self.sets.get("adoptions", {}).values())
 
+    @locked
     def involving(self, organisation: int) -> BitMap:
         return self.values("lead", organisation) | self.values("partner", organisation)
 
+    @locked
     def select(self, selection: Selection) -> BitMap:
         """The positions of the published initiatives that `selection` asks for."""
         result = self.published
@@ -386,15 +403,18 @@ class Engine:
             result = result - self.adopted()
         return result
 
+    @locked
     def positions(self, pks) -> BitMap:
         """The positions of those of `pks` that are published."""
         return BitMap(self.pos_of[pk] for pk in pks if pk in self.pos_of)
 
+    @locked
     def newest(self, result: BitMap, start: int, stop: int) -> list[int]:
         """Initiative ids of ranks start..stop-1 of `result`, newest first."""
         size = len(result)
         return [self.pk_of[result[size - 1 - rank]] for rank in range(start, min(stop, size))]
 
+    @locked
     def most_adopted(self, result: BitMap, start: int, stop: int) -> list[int]:
         """Ranks start..stop-1 of `result` by number of adoptions, then newest first."""
         buckets = self.sets.get("adoptions", {})
@@ -411,6 +431,7 @@ class Engine:
                 break
         return found
 
+    @locked
     def by_title(self, result: BitMap, start: int, stop: int) -> list[int]:
         """Ranks start..stop-1 of `result` in the database's title order."""
         if self.title_order is None:
@@ -433,11 +454,13 @@ class Engine:
                     break
         return found
 
+    @locked
     def newest_first(self, pks) -> list[int]:
         """Those of `pks` that are published, newest first."""
         positions = self.positions(pks)
         return [self.pk_of[position] for position in reversed(positions)]
 
+    @locked
     def changed_since(self, version: int) -> set[int] | None:
         """The initiatives changed after catalogue version `version`; None if not known."""
         known_from = self.built_at
@@ -447,6 +470,7 @@ class Engine:
             return None
         return {pk for row_id, pk in self.changes if row_id > version}
 
+    @locked
     def published_since(self, count: int):
         """When the `count`-th newest published initiative was published; None if fewer."""
         if count >= len(self.published):
@@ -454,13 +478,16 @@ class Engine:
         position = self.published[len(self.published) - 1 - count]
         return datetime.fromtimestamp(self.stamp_of[position], tz=UTC)
 
+    @locked
     def led_by(self, organisations) -> BitMap:
         """What any of `organisations` leads."""
         return BitMap().union(*(self.values("lead", pk) for pk in organisations))
 
+    @locked
     def led_count(self, organisation: int) -> int:
         return len(self.values("lead", organisation))
 
+    @locked
     def public_organisation_count(self) -> int:
         """Organisations leading, partnering in or adopting a published initiative."""
         seen = set()
@@ -468,10 +495,12 @@ class Engine:
             seen.update(key for key, bitmap in self.sets.get(facet, {}).items() if bitmap)
         return len(seen)
 
+    @locked
     def adoption_count(self) -> int:
         """Adoptions of published initiatives."""
         return sum(total * len(bitmap) for total, bitmap in self.sets.get("adoptions", {}).items())
 
+    @locked
     def adoption_totals(self, pks: list[int]) -> dict[int, int]:
         buckets = self.sets.get("adoptions", {})
         totals = {}
