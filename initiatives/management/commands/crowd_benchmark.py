@@ -126,7 +126,7 @@ STOP_WORDS = {
 COMMON_SEEDS = ["barnehage", "matsvinn", "skole", "ombruk", "klima", "energi"]
 COMMON_SHARE = 0.01  # a word in at least this share of the sampled titles is common
 HTTP_TIMEOUT = 60.0
-START_TIMEOUT = 180.0  # the app loads (and the facet engine builds) before workers answer
+START_TIMEOUT = 300.0  # the master builds the facet engine first: a minute at 1 000 000
 ERRORS_SHOWN = 5
 
 
