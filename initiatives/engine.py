@@ -471,6 +471,10 @@ class Engine:
         return {pk for row_id, pk in self.changes if row_id > version}
 
     @locked
+    def published_count(self) -> int:
+        return len(self.published)
+
+    @locked
     def published_since(self, count: int):
         """When the `count`-th newest published initiative was published; None if fewer."""
         if count >= len(self.published):

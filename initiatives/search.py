@@ -8,6 +8,7 @@ ranking; and a pg_trgm fallback on titles for misspelled words.
 On SQLite: every word must occur in the title, summary or description.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from functools import reduce
@@ -182,9 +183,7 @@ def _search_postgresql(
 
 
 # Close spellings shown when nothing matches: enough to choose from, cheap to find.
-FUZZY_CAP = 200
-# A capped search first looks among this many newest initiatives (times 4 until enough match).
-WINDOW = 10 * CAP
+FUZZY_CAP = 50
 
 
 def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
@@ -195,8 +194,8 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
     (and no operators), titles with close spellings in the trigram index's
     nearest-neighbour order. `catalogue` is the facet engine, which knows the publication
     order without asking. No query unpacks more than CAP stored vectors: matches are read
-    through the GIN index, and the newest of many through a window of recent publications
-    (a BitmapAnd of the GIN index and the publication-order index).
+    through the GIN index within a window of recent publications (a BitmapAnd of the GIN
+    index and the publication-order index) sized by the planner's estimate.
     """
     published = Initiative.objects.filter(status=Initiative.Status.PUBLISHED)
     text = " ".join(text.split()[:MAX_WORDS])
@@ -207,10 +206,11 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
         return Mode.EXACT, [(pk, 1.0) for pk in found.values_list("pk", flat=True)]
     query = SearchQuery(text, search_type="websearch", config=CONFIG)
     matches = published.filter(search_vector=query).order_by().values_list("pk", flat=True)
-    newest = list(matches[: CAP + 1])
-    window = WINDOW
-    while len(newest) > CAP:
-        # Many match: the newest CAP are among the newest `window` published, if enough are.
+    # Look among as many of the newest as should hold CAP matches, by the planner's estimate
+    # of how many match in all (its statistics of the vectors' words), and more if not.
+    published_count = catalogue.published_count()
+    window = 2 * CAP * published_count // max(_estimated_rows(matches), 1)
+    while True:
         since = catalogue.published_since(window)
         found = list(matches.filter(published_at__gte=since) if since else matches)
         if since is None or len(found) > CAP:
@@ -238,6 +238,17 @@ def matching_ids(text: str, catalogue) -> tuple[str, list[tuple[int, float]]]:
     # Equally near: the newest first, as everywhere else.
     nearest.sort(key=lambda row: (row[1], -row[0]))
     return Mode.FUZZY, [(pk, 1 - distance) for pk, distance in nearest]
+
+
+def _estimated_rows(queryset: QuerySet) -> int:
+    """How many rows PostgreSQL's planner expects `queryset` to give (EXPLAIN, not run)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def rematch(text: str, pks) -> list[tuple[int, float]]:
