@@ -65,6 +65,8 @@ GAP_SECONDS = 120
 # More unseen changes than this and a fresh build is cheaper than reloading them one by one.
 MAX_INCREMENTAL = 5000
 CHUNK = 20_000
+# Related initiatives are scored among this many of the newest sharing each kind.
+RELATED_WINDOW = 300
 
 
 @dataclass
@@ -481,6 +483,26 @@ class Engine:
             return None
         position = self.published[len(self.published) - 1 - count]
         return datetime.fromtimestamp(self.stamp_of[position], tz=UTC)
+
+    @locked
+    def sharing(self, pk: int, shared: list[tuple[int, str, list]], limit: int) -> dict[int, int]:
+        """The `limit` published initiatives sharing the most with `pk`, with their scores.
+
+        `shared` holds (weight, facet, keys): each value an initiative shares with `pk`
+        adds its kind's weight. Only the newest RELATED_WINDOW initiatives sharing each
+        kind are scored, so the cost does not grow with the bank.
+        """
+        own = self.pos_of.get(pk)
+        scores: Counter[int] = Counter()
+        for weight, facet, keys in shared:
+            bitmaps = [self.values(facet, key) for key in keys]
+            sharing = BitMap().union(*bitmaps)
+            if own is not None:
+                sharing.discard(own)
+            for position in sharing[-RELATED_WINDOW:] if len(sharing) > RELATED_WINDOW else sharing:
+                scores[position] += weight * sum(position in bitmap for bitmap in bitmaps)
+        best = sorted(scores, key=lambda position: (-scores[position], -position))[:limit]
+        return {self.pk_of[position]: scores[position] for position in best}
 
     @locked
     def led_by(self, organisations) -> BitMap:

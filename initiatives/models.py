@@ -537,47 +537,31 @@ class InitiativeQuerySet(models.QuerySet):
     def related_to(self, initiative: "Initiative", limit: int = 4) -> list["Initiative"]:
         """Initiatives sharing the most tags, focus areas and goals with `initiative`.
 
-        Counted over the newest rows that share each kind (a bounded window, so the
-        cost does not grow with the bank): a shared tag or focus area weighs 2, a
-        shared goal 1; on PostgreSQL a similar title breaks ties.
+        Scored by the facet engine over the newest published initiatives sharing each
+        kind (a bounded window, so the cost does not grow with the bank): a shared tag or
+        focus area weighs 2, a shared goal 1; on PostgreSQL a similar title breaks ties.
         """
-        from django.contrib.contenttypes.models import ContentType
         from django.core.cache import cache
-        from taggit.models import TaggedItem
 
         from initiatives import search
-        from initiatives.engine import catalogue_version
+        from initiatives.engine import engine
 
+        catalogue = engine()
         # The choice is cached per catalogue version; the rows are always read fresh.
-        key = f"initiatives:related:{catalogue_version()}:{initiative.pk}:{limit}"
+        key = f"initiatives:related:{catalogue.version}:{initiative.pk}:{limit}"
         cached_ids = cache.get(key)
         if cached_ids is not None:
             rows = self.filter(pk__in=cached_ids).select_related("lead_organisation")
             by_pk = {row.pk: row for row in rows}
             return [by_pk[pk] for pk in cached_ids if pk in by_pk]
 
-        content_type = ContentType.objects.get_for_model(Initiative)
-        tag_ids = [tag.pk for tag in initiative.tags.all()]
-        focus_ids = [focus.pk for focus in initiative.focus_areas.all()]
-        goal_ids = [goal.pk for goal in initiative.goals.all()]
-        window = 300
-        sharing = [
-            (2, tag_ids, TaggedItem.objects.filter(content_type=content_type, tag_id__in=tag_ids).order_by("-object_id").values_list("object_id", flat=True)),
-            (2, focus_ids, Initiative.focus_areas.through.objects.filter(focusarea_id__in=focus_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
-            (1, goal_ids, Initiative.goals.through.objects.filter(goal_id__in=goal_ids).order_by("-initiative_id").values_list("initiative_id", flat=True)),
-        ]  # fmt: skip
-        scores: dict[int, int] = {}
-        for weight, ids, rows in sharing:
-            if ids:
-                # One row per shared tag, focus area or goal: counting them counts what is shared.
-                for pk in rows[:window]:
-                    scores[pk] = scores.get(pk, 0) + weight
-        scores.pop(initiative.pk, None)
-        best = sorted(scores, key=lambda pk: (-scores[pk], -pk))[: limit * 5]
-        if not best:
-            cache.set(key, [], 600)
-            return []
-        candidates = self.filter(pk__in=best).select_related("lead_organisation")
+        shared = [
+            (2, "tag", [tag.pk for tag in initiative.tags.all()]),
+            (2, "focus_area", [focus.pk for focus in initiative.focus_areas.all()]),
+            (1, "goal", [goal.number for goal in initiative.goals.all()]),
+        ]
+        scores = catalogue.sharing(initiative.pk, shared, limit * 5)
+        candidates = self.filter(pk__in=scores).select_related("lead_organisation")
         candidates = candidates.annotate(similarity=search.title_similarity(initiative.title))
         ranked = sorted(
             candidates, key=lambda other: (-scores[other.pk] - other.similarity, -other.pk)
