@@ -8,6 +8,7 @@ class InitiativesConfig(AppConfig):
     verbose_name = _("Initiatives")
 
     def ready(self) -> None:
-        from initiatives import engine
+        from initiatives import engine, facets
 
         engine.connect_signals()
+        facets.connect_signals()

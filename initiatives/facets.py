@@ -13,9 +13,14 @@ text search's ids come from PostgreSQL once per text and catalogue version.
 from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.http import QueryDict
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from pyroaring import BitMap
 from taggit.models import Tag
@@ -173,15 +178,46 @@ class Results(Sequence):
         return page
 
 
+REFERENCE_SECONDS = 3600
+
+
+def _reference_key(language: str) -> str:
+    return f"initiatives:facet-reference:{language}"
+
+
+def _reference_choices() -> dict[str, list[tuple]]:
+    """The values of the facets whose lists are reference data, in the active language:
+    read once an hour (or after a change to them, see forget_reference_choices)."""
+    key = _reference_key(translation.get_language())
+    choices = cache.get(key)
+    if choices is None:
+        choices = {
+            "goal": [(str(g.number), g.number, str(g)) for g in Goal.objects.all()],
+            "purpose": [(p.slug, p.pk, p.name) for p in Purpose.objects.all()],
+            "actor_type": [(a.slug, a.pk, a.name) for a in ActorType.objects.all()],
+            "focus_area": [(f.slug, f.pk, f.name) for f in FocusArea.objects.all()],
+            "county": [(c.number, c.pk, c.name) for c in County.objects.all()],
+        }
+        cache.set(key, choices, REFERENCE_SECONDS)
+    return choices
+
+
+def forget_reference_choices(**kwargs) -> None:
+    """A goal, purpose, actor type, focus area or county changed: read them again."""
+    cache.delete_many([_reference_key(code) for code, _ in settings.LANGUAGES])
+
+
+def connect_signals() -> None:
+    for model in (Goal, Purpose, ActorType, FocusArea, County):
+        for signal in (post_save, post_delete):
+            signal.connect(forget_reference_choices, sender=model, dispatch_uid=f"facet-reference-{model.__name__}")  # fmt: skip
+
+
 def _choices(filter_data: QueryDict, counts: dict[str, dict]) -> dict[str, list[tuple]]:
     """(URL value, engine key, label) of every value each facet may show, in the active
     language; tags only the TOP_TAGS most frequent in the results and those chosen."""
     choices = {
-        "goal": [(str(g.number), g.number, str(g)) for g in Goal.objects.all()],
-        "purpose": [(p.slug, p.pk, p.name) for p in Purpose.objects.all()],
-        "actor_type": [(a.slug, a.pk, a.name) for a in ActorType.objects.all()],
-        "focus_area": [(f.slug, f.pk, f.name) for f in FocusArea.objects.all()],
-        "county": [(c.number, c.pk, c.name) for c in County.objects.all()],
+        **_reference_choices(),
         "group": [(value, value, label) for value, label in ActorType.Group.choices],
         "phase": [(value, value, label) for value, label in Initiative.Phase.choices],
         "involvement": [(value, value, label) for value, label in Initiative.Involvement.choices],
@@ -214,26 +250,33 @@ def _url(data: QueryDict) -> str:
     return "?" + data.urlencode() if data else "?"
 
 
-def toggled(data: QueryDict, name: str, value: str) -> str:
-    """The URL with `value` added to or removed from facet `name` (back to page 1)."""
-    new = data.copy()
-    new.pop("page", None)
-    values = new.getlist(name)
+def toggled(data: dict[str, list[str]], name: str, value: str) -> str:
+    """The URL with `value` added to or removed from facet `name` (back to page 1).
+
+    `data` is the chosen values as a plain dict of lists (see `as_lists`): copying a
+    QueryDict for each of a hundred options cost more than counting them.
+    """
+    new = {key: list(values) for key, values in data.items() if key != "page"}
+    values = new.get(name, [])
     if name in MULTI:
-        new.setlist(
-            name, [v for v in values if v != value] if value in values else [*values, value]
-        )
+        new[name] = [v for v in values if v != value] if value in values else [*values, value]
     elif value in values:
-        new.pop(name)
+        del new[name]
     else:
-        new[name] = value
+        new[name] = [value]
     if name == "county":
         new.pop("municipality", None)
     if name == "goal":
         # Targets belong to goals: keep only those of goals still chosen.
-        goals = new.getlist("goal")
-        new.setlist("target", [t for t in new.getlist("target") if t.split(".")[0] in goals])
-    return _url(new)
+        goals = new.get("goal", [])
+        if "target" in new:
+            new["target"] = [t for t in new["target"] if t.split(".")[0] in goals]
+    pairs = [(key, v) for key, values in new.items() for v in values]
+    return "?" + urlencode(pairs) if pairs else "?"
+
+
+def as_lists(data: QueryDict) -> dict[str, list[str]]:
+    return {key: data.getlist(key) for key in data}
 
 
 def build_facets(
@@ -247,6 +290,7 @@ def build_facets(
     `data` is what the visitor chose (links change it); `filter_data` adds the fixed values.
     """
     choices = _choices(filter_data, counts)
+    chosen_lists = as_lists(data)
     facets, chips = [], []
     for name in FACETS:
         if name in fixed:
@@ -259,10 +303,10 @@ def build_facets(
             selected = value in chosen
             if count or selected:
                 facet.options.append(
-                    Option(value, label, count, selected, toggled(data, name, value))
+                    Option(value, label, count, selected, toggled(chosen_lists, name, value))
                 )
             if selected:
-                chips.append(Chip(f"{filter_.label}: {label}", toggled(data, name, value)))
+                chips.append(Chip(f"{filter_.label}: {label}", toggled(chosen_lists, name, value)))
         if facet.options:
             facets.append(facet)
     return facets, chips
