@@ -10,6 +10,7 @@ Everything is computed by the facet engine (initiatives.engine) from bitmaps; th
 text search's ids come from PostgreSQL once per text and catalogue version.
 """
 
+import random
 from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
@@ -202,9 +203,19 @@ def _reference_choices() -> dict[str, list[tuple]]:
     return choices
 
 
+REFERENCE_VERSION_KEY = "initiatives:facet-reference-version"
+
+
+def reference_version() -> int:
+    """Changes when a goal, purpose, actor type, focus area or county does: keys what shows
+    their names (the rendered filter panel)."""
+    return cache.get_or_set(REFERENCE_VERSION_KEY, lambda: random.getrandbits(32), None)
+
+
 def forget_reference_choices(**kwargs) -> None:
     """A goal, purpose, actor type, focus area or county changed: read them again."""
     cache.delete_many([_reference_key(code) for code, _ in settings.LANGUAGES])
+    cache.set(REFERENCE_VERSION_KEY, random.getrandbits(32), None)
 
 
 def connect_signals() -> None:

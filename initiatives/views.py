@@ -37,6 +37,7 @@ from initiatives.facets import (
     build_facets,
     clear_all_url,
     listing_for,
+    reference_version,
     selection_for,
 )
 from initiatives.filters import InitiativeFilter, Sort
@@ -243,7 +244,8 @@ def facet_panel(
     and catalogue version: a list page seen before costs no more than a plain list."""
     state = [sorted((k, sorted(filter_data.getlist(k))) for k in filter_data if k not in ("page", "sort")), sorted(fixed)]  # fmt: skip
     digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
-    key = f"initiatives:panel:{listing.engine.version}:{translation.get_language()}:{digest}"
+    versions = f"{listing.engine.version}:{reference_version()}"
+    key = f"initiatives:panel:{versions}:{translation.get_language()}:{digest}"
     panel = cache.get(key)
     if panel is None:
         facets, chips = build_facets(data, listing.counts, fixed, filter_data)
