@@ -180,7 +180,7 @@ class Engine:
             .order_by("published_at", "pk")
             .values_list(*ROW_FIELDS)
         )
-        with connection.cursor() as cursor:
+        with connection.chunked_cursor() as cursor:
             cursor.execute(*rows.query.sql_with_params())
             while chunk := cursor.fetchmany(CHUNK):
                 found = defaultdict(list)
@@ -327,15 +327,16 @@ class Engine:
         """Goals, targets, purposes, actor types, focus areas, tags, partners and adoptions of
         `pks` (None: of everything) into the bitmaps, one query per relation.
 
-        Rows come sorted by value and are read with a plain cursor, a bitmap filled per run
-        of one value: at 1 000 000 initiatives there are some 15 000 000 of them.
+        Rows come sorted by value through a server-side cursor (on PostgreSQL; a plain one
+        would hold the whole result in memory), a bitmap filled per run of one value: at
+        1 000 000 initiatives there are some 15 000 000 of them.
         """
         positions = self.pos_of.positions
         size, absent = len(positions), PositionIndex.ABSENT
         adoptions: Counter[int] = Counter()
         for facet, queryset in _relations(pks):
             sql, params = queryset.query.sql_with_params()
-            with connection.cursor() as cursor:
+            with connection.chunked_cursor() as cursor:
                 cursor.execute(sql, params)
                 while rows := cursor.fetchmany(CHUNK):
                     for key, run in groupby(rows, itemgetter(0)):
