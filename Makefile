@@ -7,7 +7,7 @@ DESIGNSYSTEMET_CSS_VERSION := 1.22.0
 DESIGNSYSTEMET_THEME_VERSION := 1.11.0
 DESIGNSYSTEMET_DIR := static/vendor/designsystemet
 
-.PHONY: run test lint fmt messages check data install designsystemet
+.PHONY: run test test-fast lint fmt messages check data install designsystemet
 
 $(VENV)/installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,6 +31,10 @@ data: install
 ## test: the whole test suite (SQLite by default, PostgreSQL when DATABASE_URL is set)
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+## test-fast: the suite without the browser tests, stopping at the first failure
+test-fast: install
+	$(PYTHON) -m pytest --ignore=tests/browser -x -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
