@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from pyroaring import BitMap
 from taggit.models import Tag
 
+from initiatives import engine as engine_module
 from initiatives.engine import (
     MULTI,
     Engine,
@@ -46,7 +47,7 @@ from initiatives.models import (
     Target,
 )
 
-SINGLE = ("group", "county", "municipality", "phase", "involvement", "adopted")
+SINGLE = (*engine_module.SINGLE, "adopted")
 FACETS = ("goal", "target", "purpose", "group", "actor_type", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted")  # fmt: skip
 TOP_TAGS = 20
 
@@ -142,7 +143,7 @@ def count_facets(current: Engine, selection: Selection, result: BitMap) -> dict[
             for key, bitmap in current.sets.get(name, {}).items()
         }
     bases = {"county": ("county", "municipality")}
-    for name in ("group", "county", "municipality", "phase", "involvement"):
+    for name in engine_module.SINGLE:
         if name == "municipality" and "county" not in selection.one_of:
             counts[name] = {}
             continue

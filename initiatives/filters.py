@@ -107,11 +107,8 @@ class InitiativeFilter(django_filters.FilterSet):
         model = Initiative
         fields: list[str] = []
 
-    def __init__(self, *args, search_mode: str | None = None, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # How an earlier search of the same query went, so it need not be decided again.
-        self.search_mode = search_mode
-        self.capped_ids: list[int] | None = None
         self.search_result: SearchResult | None = None
 
     def filter_all(self, queryset: QuerySet, name: str, values) -> QuerySet:
@@ -128,9 +125,7 @@ class InitiativeFilter(django_filters.FilterSet):
         return queryset.filter(adopted if value == "yes" else ~adopted)
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        self.search_result = search(
-            queryset, value, mode=self.search_mode, capped_ids=self.capped_ids
-        )
+        self.search_result = search(queryset, value)
         return self.search_result.queryset
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
