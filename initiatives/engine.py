@@ -533,7 +533,11 @@ class Engine:
         totals = {}
         for pk in pks:
             position = self.pos_of.get(pk)
-            totals[pk] = next((n for n, bitmap in buckets.items() if position in bitmap), 0)
+            totals[pk] = (
+                0
+                if position is None
+                else next((n for n, bitmap in buckets.items() if position in bitmap), 0)
+            )
         return totals
 
 

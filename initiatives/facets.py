@@ -113,8 +113,13 @@ class Listing:
     def page_ids(self, sort: str, start: int, stop: int) -> list[int]:
         """The initiative ids of ranks start..stop-1 in `sort` order."""
         if sort == Sort.RELEVANCE and self.hits is not None:
-            positions = self.engine.pos_of
-            ranked = [pk for pk in self.hits.pks if positions.get(pk) in self.result]
+            # Hits found by another process may name initiatives this engine has not read yet.
+            positions, result = self.engine.pos_of, self.result
+            ranked = [
+                pk
+                for pk in self.hits.pks
+                if (position := positions.get(pk)) is not None and position in result
+            ]
             return ranked[start:stop]
         if sort == Sort.ADOPTED:
             return self.engine.most_adopted(self.result, start, stop)

@@ -1,8 +1,10 @@
 """The facet engine: its counts are what SQL counts, and every engine sees every change."""
 
+import hashlib
 import random
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
@@ -337,3 +339,16 @@ def test_the_log_keeps_its_newest_rows_and_an_engine_behind_it_builds_afresh():
     Initiative.objects.filter(pk=initiative.pk).update(phase="completed")
     engine_module.initiatives_changed([initiative.pk])
     assert reader.current().values("phase", "completed")
+
+
+def test_cached_hits_naming_an_initiative_this_engine_has_not_read_are_skipped(client):
+    shown = make_initiative(status=Status.PUBLISHED, title="Matsvinn i kantina")
+    current = engine_module.engine()
+    # Another process, further along, cached hits that include one published since.
+    key = "initiatives:text:" + hashlib.sha256(b"matsvinn").hexdigest()
+    cache.set(key, engine_module.TextHits("exact", [(10**9, 1.0), (shown.pk, 0.5)], current.version + 1))  # fmt: skip
+
+    response = client.get("/tiltak/?q=matsvinn")
+
+    assert response.status_code == 200
+    assert [i.pk for i in response.context["initiatives"]] == [shown.pk]
