@@ -70,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # Counted by the facet engine: no scan of the initiatives per visit.
     catalogue = engine()
     counts = {
-        "initiatives": len(catalogue.published),
+        "initiatives": catalogue.published_count(),
         "organisations": catalogue.public_organisation_count(),
         "adoptions": catalogue.adoption_count(),
         "networks": Network.objects.count(),

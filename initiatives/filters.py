@@ -16,7 +16,7 @@ from initiatives.models import (
     Purpose,
     Target,
 )
-from initiatives.search import SearchResult, search, with_all
+from initiatives.search import search, with_all
 
 GOAL_CHOICES = [(str(number), str(number)) for number in range(1, 18)]
 
@@ -107,10 +107,6 @@ class InitiativeFilter(django_filters.FilterSet):
         model = Initiative
         fields: list[str] = []
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.search_result: SearchResult | None = None
-
     def filter_all(self, queryset: QuerySet, name: str, values) -> QuerySet:
         return with_all(queryset, name, values)
 
@@ -125,8 +121,7 @@ class InitiativeFilter(django_filters.FilterSet):
         return queryset.filter(adopted if value == "yes" else ~adopted)
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        self.search_result = search(queryset, value)
-        return self.search_result.queryset
+        return search(queryset, value).queryset
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset  # applied in filter_queryset, after the text search ranks

@@ -544,16 +544,14 @@ class InitiativeQuerySet(models.QuerySet):
         from django.core.cache import cache
 
         from initiatives import search
-        from initiatives.engine import engine
+        from initiatives.engine import engine, in_order
 
         catalogue = engine()
         # The choice is cached per catalogue version; the rows are always read fresh.
         key = f"initiatives:related:{catalogue.version}:{initiative.pk}:{limit}"
         cached_ids = cache.get(key)
         if cached_ids is not None:
-            rows = self.filter(pk__in=cached_ids).select_related("lead_organisation")
-            by_pk = {row.pk: row for row in rows}
-            return [by_pk[pk] for pk in cached_ids if pk in by_pk]
+            return in_order(self.select_related("lead_organisation"), cached_ids)
 
         shared = [
             (2, "tag", [tag.pk for tag in initiative.tags.all()]),

@@ -55,7 +55,6 @@ FACET_KEY_BASE = {
     "tag": 6_000_000,
     "group": 7_000_000,
 }
-KEY_SPAN = 1_000_000
 # How SQLite (no facet keys) reaches each kind through the relations.
 RELATION = {
     "goal": "goals__number",
@@ -92,26 +91,6 @@ def with_all(queryset: QuerySet, kind: str, values) -> QuerySet:
     return queryset
 
 
-def facet_key_counts(result_ids: QuerySet, kinds: tuple[str, ...]) -> dict[str, dict[int, int]]:
-    """How many of the initiatives in `result_ids` carry each key of `kinds` (PostgreSQL)."""
-    ids_sql, params = result_ids.query.sql_with_params()
-    ranges = " OR ".join(
-        f"(k >= {FACET_KEY_BASE[kind]} AND k < {FACET_KEY_BASE[kind] + KEY_SPAN})" for kind in kinds
-    )
-    sql = f"""
-        SELECT k, count(*) FROM initiatives_initiative i CROSS JOIN LATERAL unnest(i.facet_keys) AS k
-        WHERE i.id IN ({ids_sql}) AND ({ranges}) GROUP BY k
-    """
-    counts: dict[str, dict[int, int]] = {kind: {} for kind in kinds}
-    by_base = {FACET_KEY_BASE[kind]: kind for kind in kinds}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for key, n in cursor.fetchall():
-            base = key - key % KEY_SPAN
-            counts[by_base[base]][key - base] = n
-    return counts
-
-
 class Mode:
     EXACT = "exact"
     CAPPED = "capped"  # more than CAP matched: the newest CAP matches, ranked
@@ -122,64 +101,40 @@ class Mode:
 class SearchResult:
     queryset: QuerySet
     mode: str = Mode.EXACT
-    capped_ids: list[int] | None = None  # in CAPPED mode, the newest CAP matches
-
-    @property
-    def capped(self) -> bool:
-        return self.mode == Mode.CAPPED
-
-    @property
-    def fuzzy(self) -> bool:
-        return self.mode == Mode.FUZZY
 
 
 def on_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def search(
-    queryset: QuerySet, text: str, mode: str | None = None, capped_ids: list[int] | None = None
-) -> SearchResult:
-    """Narrow `queryset` to initiatives matching `text`, annotated with `rank`.
-
-    Without `mode` the search decides it (two small queries on PostgreSQL); pass the
-    mode of an earlier search to narrow other querysets the same way without deciding again,
-    and its `capped_ids` to reuse the newest matches it found for the same queryset.
-    """
+def search(queryset: QuerySet, text: str) -> SearchResult:
+    """Narrow `queryset` to initiatives matching `text`, annotated with `rank`: the
+    queryset form of the search (InitiativeFilter.qs, the in-process benchmark); the pages
+    take their matches from matching_ids through the facet engine."""
     text = " ".join(text.split()[:MAX_WORDS])
     if not text:
         return SearchResult(queryset.annotate(rank=Value(0.0, output_field=FloatField())))
     if on_postgresql():
-        return _search_postgresql(queryset, text, mode, capped_ids)
+        return _search_postgresql(queryset, text)
     return _search_simple(queryset, text)
 
 
-def _search_postgresql(
-    queryset: QuerySet, text: str, mode: str | None, capped_ids: list[int] | None
-) -> SearchResult:
+def _search_postgresql(queryset: QuerySet, text: str) -> SearchResult:
     query = SearchQuery(text, search_type="websearch", config=CONFIG)
     matches = queryset.filter(search_vector=query)
-    if mode is None:
-        if matches.order_by()[: CAP + 1].count() > CAP:
-            mode = Mode.CAPPED
-        elif matches.exists() or WEB_SEARCH_OPERATORS.search(text):
-            # Operators ("exact phrase", -without, or) mean the visitor asked for exactly this.
-            mode = Mode.EXACT
-        else:
-            mode = Mode.FUZZY
-    if mode == Mode.CAPPED:
-        # Read the newest CAP ids once; as a subquery every later query would repeat the search.
-        if capped_ids is None:
-            newest = matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:CAP]
-            capped_ids = list(newest)
-        matches = queryset.filter(pk__in=capped_ids)
-    if mode in (Mode.EXACT, Mode.CAPPED):
-        ranked = matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
-        return SearchResult(ranked, mode, capped_ids if mode == Mode.CAPPED else None)
-    # Titles only: word similarity over every summary costs seconds at 100 000 initiatives.
-    similar = queryset.filter(title__trigram_word_similar=text)
-    ranked = similar.annotate(rank=TrigramWordSimilarity(text, "title"))
-    return SearchResult(ranked, Mode.FUZZY)
+    if matches.order_by()[: CAP + 1].count() > CAP:
+        mode = Mode.CAPPED
+        newest = matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:CAP]
+        matches = queryset.filter(pk__in=list(newest))
+    elif matches.exists() or WEB_SEARCH_OPERATORS.search(text):
+        # Operators ("exact phrase", -without, or) mean the visitor asked for exactly this.
+        mode = Mode.EXACT
+    else:
+        # Titles only: word similarity over every summary costs seconds at 100 000 initiatives.
+        similar = queryset.filter(title__trigram_word_similar=text)
+        return SearchResult(similar.annotate(rank=TrigramWordSimilarity(text, "title")), Mode.FUZZY)  # fmt: skip
+    ranked = matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=False))
+    return SearchResult(ranked, mode)
 
 
 # Close spellings shown when nothing matches: enough to choose from, cheap to find.

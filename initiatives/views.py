@@ -26,14 +26,13 @@ from ideabank import slugs
 from ideabank.models import profile_for
 from ideabank.ratelimit import client_ip, minutes_left, too_many
 from initiatives import engine
-from initiatives.engine import in_order
+from initiatives.engine import Selection, in_order
 from initiatives.facets import (
     FACET_HELP,
     FACETS,
     SINGLE,
     Chip,
     Results,
-    Selection,
     build_facets,
     clear_all_url,
     listing_for,
@@ -110,17 +109,22 @@ class Understood:
 UNDERSTOOD_SECONDS = 600
 
 
+def list_state(filter_data: QueryDict, fixed: dict[str, str]) -> str:
+    """A digest of one list state (choices, search text and sort; not the page), to key
+    what is cached of it."""
+    state = [sorted((k, filter_data.getlist(k)) for k in filter_data if k != "page"), sorted(fixed)]
+    return hashlib.sha256(json.dumps(state).encode()).hexdigest()
+
+
 def understood(data: QueryDict, fixed: dict[str, str], version: int) -> Understood:
     """Check `data` (and the page's `fixed` values) with InitiativeFilter's form, once per
-    combination, language and catalogue version: checking builds a whole FilterSet, which costs as much as
-    the rest of a list page seen before."""
+    list state, language and catalogue version: checking builds a whole FilterSet, which
+    costs as much as the rest of a list page seen before."""
     filter_data = data.copy()
     for name, value in fixed.items():
         filter_data[name] = value
-    state = [sorted((k, filter_data.getlist(k)) for k in filter_data if k != "page"), sorted(fixed)]
-    digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
     # Per catalogue version too: a tag new since may make an old "not understood" valid.
-    key = f"initiatives:understood:{version}:{translation.get_language()}:{digest}"
+    key = f"initiatives:understood:{version}:{translation.get_language()}:{list_state(filter_data, fixed)}"  # fmt: skip
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -241,11 +245,10 @@ def facet_panel(
     data: QueryDict, listing, fixed: dict[str, str], filter_data: QueryDict
 ) -> tuple[str, list[Chip]]:
     """The rendered filter panel and the chips of one list state, cached per state, language
-    and catalogue version: a list page seen before costs no more than a plain list."""
-    state = [sorted((k, sorted(filter_data.getlist(k))) for k in filter_data if k not in ("page", "sort")), sorted(fixed)]  # fmt: skip
-    digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
+    and catalogue version: a list page seen before costs no more than a plain list. (The
+    state includes the sort: every link in the panel keeps it.)"""
     versions = f"{listing.engine.version}:{reference_version()}"
-    key = f"initiatives:panel:{versions}:{translation.get_language()}:{digest}"
+    key = f"initiatives:panel:{versions}:{translation.get_language()}:{list_state(filter_data, fixed)}"  # fmt: skip
     panel = cache.get(key)
     if panel is None:
         facets, chips = build_facets(data, listing.counts, fixed, filter_data)

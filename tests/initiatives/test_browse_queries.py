@@ -1,5 +1,7 @@
 """Each public page runs the same number of queries for 1 and for 20 shown items."""
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -154,3 +156,14 @@ def test_renaming_a_purpose_shows_at_once(client):
     response = client.get("/en/tiltak/")
 
     assert "Across all the sectors" in response.text
+
+
+def test_the_cached_filter_panel_keeps_each_visit_s_sort(client):
+    full_initiative()
+    client.get("/tiltak/?goal=4&sort=title")
+
+    response = client.get("/tiltak/?goal=4&sort=newest")
+
+    links = re.findall(r'class="ds-link facet__option" href="([^"]+)"', response.text)
+    assert links
+    assert all("sort=newest" in link for link in links)
