@@ -1,12 +1,18 @@
 """Admin pieces both apps use, and the accounts' profiles."""
 
-from django.contrib import admin
+from collections import Counter
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import router
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from ideabank.models import Profile
+from ideabank import email
+from ideabank.models import OutgoingMail, Profile
 
 User = get_user_model()
 
@@ -25,6 +31,42 @@ class UserFieldsAdminMixin:
         if not request.user.has_perm("auth.view_user"):
             fields += [name for name in self.user_fields if name not in fields]
         return fields
+
+
+class ProtectedDeleteAdminMixin:
+    """A delete that other people's data stands in the way of is refused with a message
+    that names what blocks it and says what to do instead (`delete_instead`).
+
+    The blocking rows are those the foreign keys protect (on_delete=PROTECT); Django's
+    delete page lists them one by one and deletes nothing. This adds the message, on the
+    delete page of one object and on the bulk "delete selected" action alike.
+    """
+
+    delete_instead = ""
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            for obj in objs:
+                blockers = delete_blockers(obj)
+                if blockers:
+                    messages.error(
+                        request,
+                        _("“%(object)s” cannot be deleted: it has %(blockers)s. %(instead)s")
+                        % {"object": obj, "blockers": blockers, "instead": self.delete_instead},
+                    )
+        return deleted, model_count, perms_needed, protected
+
+
+def delete_blockers(obj) -> str:
+    """What keeps `obj` from being deleted, counted by kind: "2 registrations, 1 adoption"."""
+    collector = NestedObjects(using=router.db_for_write(obj._meta.model))
+    collector.collect([obj])
+    counts = Counter(type(blocker)._meta for blocker in collector.protected)
+    return ", ".join(
+        f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}"
+        for opts, count in sorted(counts.items(), key=lambda item: str(item[0].verbose_name))
+    )
 
 
 class ProfileInline(admin.StackedInline):
@@ -70,3 +112,50 @@ class ProfileAdmin(admin.ModelAdmin):
         for profile in queryset.filter(email_confirmed_at__isnull=True):
             profile.confirm_email()
         self.message_user(request, _("The e-mail addresses are confirmed."))
+
+
+@admin.register(OutgoingMail)
+class OutgoingMailAdmin(admin.ModelAdmin):
+    """The outbox: what went, what waits for another try, and what failed (send again)."""
+
+    list_display = ["created", "to", "subject", "language", "status", "attempts", "sent_at"]
+    list_filter = ["status", "template", "language"]
+    search_fields = ["to", "subject"]
+    date_hierarchy = "created"
+    fields = [
+        "to",
+        "language",
+        "template",
+        "subject",
+        "body",
+        "reply_to",
+        "message_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created",
+        "sent_at",
+    ]
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Mails are read, not edited; the action is the one way to change one.
+        return False
+
+    @admin.action(description=_("Send the failed mails again"), permissions=["view"])
+    def send_again(self, request: HttpRequest, queryset) -> None:
+        count = email.send_again(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed mail is queued to be sent again.",
+                "%(count)d failed mails are queued to be sent again.",
+                count,
+            )
+            % {"count": count},
+        )

@@ -5,9 +5,11 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ideabank.email import Recipient, queue_mail
 from ideabank.models import Profile, language_of
 
 User = get_user_model()
@@ -230,10 +232,15 @@ class PasswordResetForm(DesignsystemetMixin, auth_forms.PasswordResetForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
-    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
-        # In the language the person chose for e-mails, not the page's.
-        with translation.override(language_of(context["user"])):
-            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs
+    ):
+        # Through the outbox like every mail, in the language the person chose, not the page's.
+        language = language_of(context["user"])
+        with translation.override(language):
+            subject = render_to_string(subject_template_name, context)
+            body = render_to_string(email_template_name, context)
+        queue_mail(Recipient(to_email, language), subject, body, template="password_reset")
 
 
 class SetPasswordForm(DesignsystemetMixin, auth_forms.SetPasswordForm):

@@ -123,3 +123,75 @@ def user_for_confirmation_token(token: str):
     if user is None or _email_digest(user.email) != payload[1]:
         raise ConfirmationLinkInvalid
     return user
+
+
+# --- Outgoing mail ------------------------------------------------------------------
+
+
+class OutgoingMailQuerySet(models.QuerySet):
+    def due(self, now=None):
+        """Waiting mails whose wait is over and that no worker is handing to the server."""
+        now = now or timezone.now()
+        return self.filter(
+            models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lt=now),
+            status=OutgoingMail.Status.WAITING,
+            next_attempt_at__lte=now,
+        )
+
+
+class OutgoingMail(models.Model):
+    """One e-mail to one person, written in the transaction of the change it tells about.
+
+    The row is the promise that the mail will go: the task worker hands it to the mail
+    server after the commit, tries again with growing waits when that fails, and marks
+    it sent or, after its last try, failed (administrators see those and can send again).
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    to = models.EmailField(_("to"), max_length=254)
+    language = models.CharField(_("language"), max_length=8)
+    template = models.CharField(_("kind"), max_length=100)
+    subject = models.TextField(_("subject"))
+    body = models.TextField(_("body"))
+    reply_to = models.EmailField(_("reply to"), max_length=254, blank=True)
+    # An iCalendar text sent along (an event, or its cancellation).
+    calendar = models.TextField(_("calendar"), blank=True)
+    # Fixed when queued, so a mail sent twice (a worker died between the server's "OK"
+    # and marking it sent) is recognisably one message to mail programs.
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True)
+    created = models.DateTimeField(_("queued"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = OutgoingMailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outgoing mail")
+        verbose_name_plural = _("outgoing mail")
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="mail_due")]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"
+
+
+class PeriodicJob(models.Model):
+    """When each periodic task (settings.PERIODIC_TASKS) is next due: the row every
+    worker claims with one UPDATE, so a job is enqueued once however many workers run."""
+
+    task_path = models.CharField(max_length=200, unique=True)
+    next_run_at = models.DateTimeField()
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.task_path

@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "django_filters",
     "taggit",
     "csp",
+    # The task queue (Django 6's task framework, backported): e-mail and periodic jobs.
+    "django_tasks",
+    "django_tasks_db",
     # Ours
     "ideabank",
     "initiatives",
@@ -149,6 +152,12 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "staticfiles
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Where `manage.py backup` (make backup) writes a folder per backup; keep copies off this machine.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "var" / "backups"))
+# Edit history older than this many days is pruned (the newest version of every existing
+# object is always kept); only then can the files those versions name be deleted
+# (initiatives/files.py).
+HISTORY_KEEP_DAYS = env_int("HISTORY_KEEP_DAYS", 365)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -169,6 +178,24 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Idébanken <ikke-svar@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+# A mail the server refused is tried again after each of these waits (seconds), then it is
+# marked failed for an administrator to see (admin: Outgoing mail). About a day in all.
+MAIL_RETRY_DELAYS = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]
+# How long a worker may take to hand one mail to the server before another worker may try.
+MAIL_CLAIM_SECONDS = 300
+
+# The task queue: work that may fail or take long runs outside the request, in
+# `manage.py worker` (docs/task-queue.md). The queue is a table in our own database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Jobs the worker enqueues on a schedule: task path -> seconds between runs.
+PERIODIC_TASKS = {
+    "ideabank.tasks.retry_waiting_mail": 5 * 60,
+    "ideabank.tasks.prune_finished_tasks": 24 * 3600,
+}
+# Finished task records (not mails) are kept this long for troubleshooting.
+TASK_RESULTS_KEEP_DAYS = 14
+
 # Where visitors write about the site: named in the accessibility statement and privacy page.
 CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kontakt@example.org")
 

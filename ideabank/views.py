@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ideabank import ratelimit
-from ideabank.email import send_after_commit
+from ideabank.email import send_to
 from ideabank.forms import (
     LoginForm,
     PasswordChangeForm,
@@ -160,15 +160,14 @@ def send_confirmation(user) -> None:
     language = language_of(user)
     with translation.override(language):
         path = reverse("accounts:confirm_email", args=[confirmation_token(user)])
-    send_after_commit(
+    send_to(
         "email/account_confirm",
         {
             "user": user,
             "confirm_url": f"{settings.SITE_URL}{path}",
             "valid_days": CONFIRMATION_MAX_AGE.days,
         },
-        to=[user.email],
-        language=language,
+        [user],
     )
 
 

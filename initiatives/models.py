@@ -15,7 +15,7 @@ from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
-from ideabank.email import send_after_commit
+from ideabank.email import send_to
 
 
 def in_active_language(nb: str, en: str) -> str:
@@ -334,19 +334,11 @@ class Organisation(TimeStampedModel):
         """Accept a proposed organisation: the public may now see it, and initiatives it
         leads may be published; whoever proposed it is told by e-mail in their language.
         `by` is the moderator (kept for the admin's log)."""
-        from ideabank.models import language_of
-
         if self.is_approved:
             return
         self.status = self.Status.APPROVED
         self.save(update_fields=["status", "updated"])
-        if self.proposed_by is not None:
-            send_after_commit(
-                "email/organisation_approved",
-                {"organisation": self},
-                to=[self.proposed_by.email],
-                language=language_of(self.proposed_by),
-            )
+        send_to("email/organisation_approved", {"organisation": self}, [self.proposed_by])
 
 
 class OrganisationMemberQuerySet(models.QuerySet):
@@ -370,7 +362,7 @@ class OrganisationMember(TimeStampedModel):
 
     organisation = models.ForeignKey(
         Organisation,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="memberships",
         verbose_name=_("organisation"),
     )
@@ -417,33 +409,19 @@ class OrganisationMember(TimeStampedModel):
 
     def approve(self, *, by) -> None:
         """Let a requested member in; they are told by e-mail in their language."""
-        from ideabank.models import language_of
-
         if self.is_active:
             return
         self.status = self.Status.ACTIVE
         self.approved_by = by
         self.approved_at = timezone.now()
         self.save(update_fields=["status", "approved_by", "approved_at", "updated"])
-        send_after_commit(
-            "email/membership_approved",
-            {"membership": self},
-            to=[self.user.email],
-            language=language_of(self.user),
-        )
+        send_to("email/membership_approved", {"membership": self}, [self.user])
 
     def decline(self, *, by) -> None:
         """Refuse a request: the row goes, so the person may ask again later."""
-        from ideabank.models import language_of
-
         if self.is_active:
             raise IllegalTransition(_("An active member cannot be declined; remove them instead."))
-        send_after_commit(
-            "email/membership_declined",
-            {"membership": self},
-            to=[self.user.email],
-            language=language_of(self.user),
-        )
+        send_to("email/membership_declined", {"membership": self}, [self.user])
         self.delete()
 
 
@@ -458,13 +436,10 @@ def request_membership(user, organisation: "Organisation") -> OrganisationMember
         defaults={"status": OrganisationMember.Status.REQUESTED},
     )
     if created:
-        members = organisation.memberships.active().exclude(user__email="")
-        recipients = [m.user.email for m in members.select_related("user")]
-        send_after_commit(
-            "email/membership_requested",
-            {"membership": membership},
-            to=recipients or moderator_emails(),
-        )
+        members = organisation.memberships.active().select_related("user__profile")
+        context = {"membership": membership}
+        if not send_to("email/membership_requested", context, [m.user for m in members]):
+            send_to("email/membership_requested", context, moderators())
     return membership
 
 
@@ -840,11 +815,7 @@ class Initiative(TimeStampedModel):
     def submit(self, *, by=None) -> None:
         """Send for review; moderators are told by e-mail."""
         if self._move("submit", by=by, stamp="submitted_at"):
-            send_after_commit(
-                "email/initiative_submitted",
-                {"initiative": self},
-                to=moderator_emails(),
-            )
+            send_to("email/initiative_submitted", {"initiative": self}, moderators())
 
     def publish(self, *, by=None, note: str = "") -> None:
         """Make public; the submitter is told by e-mail. Nobody publishes their own submission,
@@ -939,31 +910,24 @@ class Initiative(TimeStampedModel):
                 note=note or gettext("Edited while published."),
             )
             Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
-            send_after_commit(
-                "email/initiative_edited",
-                {"initiative": self, "editor": by},
-                to=moderator_emails(),
-            )
+            send_to("email/initiative_edited", {"initiative": self, "editor": by}, moderators())
 
     def _tell_submitter(self, template: str) -> None:
-        from ideabank.models import language_of
-
-        if self.created_by and self.created_by.email:
-            send_after_commit(
-                template,
-                {"initiative": self},
-                to=[self.created_by.email],
-                language=language_of(self.created_by),
-            )
+        send_to(template, {"initiative": self}, [self.created_by])
 
 
-def moderator_emails() -> list[str]:
+def moderators():
+    """The active moderators and superusers, with their profiles (for their language)."""
     from django.contrib.auth import get_user_model
 
-    users = get_user_model().objects.filter(
-        Q(groups__name=MODERATORS_GROUP) | Q(is_superuser=True), is_active=True
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name=MODERATORS_GROUP) | Q(is_superuser=True), is_active=True)
+        .exclude(email="")
+        .select_related("profile")
+        .distinct()
+        .order_by("email")
     )
-    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
 
 
 MODERATORS_GROUP = "Moderators"
@@ -1104,13 +1068,13 @@ class Adoption(TimeStampedModel):
 
     initiative = models.ForeignKey(
         Initiative,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="adoptions",
         verbose_name=_("initiative"),
     )
     organisation = models.ForeignKey(
         Organisation,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="adoptions",
         verbose_name=_("organisation"),
     )

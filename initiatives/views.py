@@ -2,14 +2,11 @@ import hashlib
 import json
 from copy import copy
 from dataclasses import dataclass
-from smtplib import SMTPException
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.mail import EmailMessage
 from django.core.paginator import InvalidPage, Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
@@ -23,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ideabank import slugs
+from ideabank.email import send_to
 from ideabank.models import profile_for
 from ideabank.ratelimit import client_ip, minutes_left, too_many
 from initiatives import engine
@@ -774,17 +772,9 @@ def contact(request: HttpRequest, slug: str) -> HttpResponse:
                 wait,
             ) % {"minutes": wait}
         else:
-            try:
-                send_contact_message(initiative, form.cleaned_data)
-            except (SMTPException, OSError):
-                status = 503
-                problem = _(
-                    "Your message could not be sent just now. Please try again later. "
-                    "What you wrote is kept below."
-                )
-            else:
-                messages.success(request, sent)
-                return redirect(initiative)
+            send_contact_message(initiative, form.cleaned_data)
+            messages.success(request, sent)
+            return redirect(initiative)
     response = render(
         request,
         "initiatives/contact_form.html",
@@ -797,26 +787,15 @@ def contact(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def send_contact_message(initiative: Initiative, data: dict) -> None:
-    """E-mail the contact person now, in the bank's default language, Reply-To the sender.
+    """Queue the message for the contact person, in their language, Reply-To the sender.
 
-    Sent at once rather than after a commit: nothing is written to the database, and
-    the sender should learn now if it failed instead of being told it went.
+    Through the outbox like every mail: what the sender wrote is kept and sent when the
+    mail server answers, so the form never fails because of it.
     """
     context = {
         "initiative": initiative,
         "name": data["name"],
         "email": data["email"],
         "message": data["message"],
-        "site_name": settings.SITE_NAME,
-        "site_url": settings.SITE_URL,
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string("email/contact_message_subject.txt", context).split())
-        body = render_to_string("email/contact_message.txt", context)
-    EmailMessage(
-        subject,
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        [initiative.contact_email],
-        reply_to=[data["email"]],
-    ).send()
+    send_to("email/contact_message", context, [initiative.contact_email], reply_to=data["email"])

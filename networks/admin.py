@@ -1,17 +1,20 @@
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from ideabank.admin import UserFieldsAdminMixin
+from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
+from initiatives.models import IllegalTransition
 from networks.models import (
     OSLO,
     Event,
@@ -19,21 +22,60 @@ from networks.models import (
     Membership,
     Network,
     Presentation,
+    RegistrationRefused,
     WorkingGroup,
     WorkingGroupMember,
 )
+
+# Statuses and their timestamps change only through the model's moves (the actions below),
+# which e-mail the people concerned; nobody types them in.
+MEMBERSHIP_RECORDED = ["status", "since", "ended_at", "requested_by", "approved_by"]
+REGISTRATION_RECORDED = ["status", "cancelled_at", "language", "created"]
+EVENT_RECORDED = ["cancelled_at", "cancelled_by", "cancellation_reason"]
+
+
+def apply_move(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    objects: Iterable,
+    move: Callable,
+    done_message: Callable[[int], str],
+) -> int:
+    """Call `move` on each object; a move the object's state does not allow is a warning
+    naming it, the rest go ahead. Returns how many moved."""
+    done = 0
+    for obj in objects:
+        try:
+            move(obj)
+        except IllegalTransition as error:
+            modeladmin.message_user(request, f"{obj}: {error}", messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
+    return done
+
+
+def requested_first() -> Case:
+    return Case(
+        When(status=Membership.Status.REQUESTED, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["organisation"]
-    # Who asked and who approved are recorded by the join flow, not picked from every user.
-    readonly_fields = ["requested_by", "approved_by"]
+    fields = ["organisation", "role", *MEMBERSHIP_RECORDED]
+    # An organisation added here starts as a request, approved with the memberships list's
+    # action, which tells its members; who asked and who approved are recorded by the flow.
+    readonly_fields = MEMBERSHIP_RECORDED
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["name", "parent", "scope", "coordinator", "county"]
     list_select_related = ["parent", "coordinator", "county"]
     list_filter = ["scope", "focus_areas", "county"]
@@ -41,16 +83,76 @@ class NetworkAdmin(admin.ModelAdmin):
     autocomplete_fields = ["parent", "coordinator", "county", "focus_areas", "goals"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    delete_instead = gettext_lazy(
+        "Move its sub-groups, events and working groups to another network first, or keep "
+        "the network: its members and history stay findable."
+    )
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["organisation", "network", "role", "status", "since"]
+    list_display = ["organisation", "network", "role", "status", "since", "ended_at"]
     list_select_related = ["organisation", "network"]
     list_filter = ["status", "role"]
     search_fields = ["organisation__name", "network__name"]
     autocomplete_fields = ["network", "organisation"]
-    readonly_fields = ["requested_by", "approved_by"]
+    # A membership added here starts as a request; the actions approve, decline or end it.
+    readonly_fields = MEMBERSHIP_RECORDED
+    actions = ["approve_selected", "decline_selected", "end_selected"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        return [requested_first().asc(), "network__name", "organisation__name"]
+
+    @admin.action(
+        description=gettext_lazy("Approve selected requests to join"), permissions=["change"]
+    )
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Through Membership.approve, as the network page does: a member from today, the
+        requester e-mailed."""
+        requests = queryset.requested().select_related("network", "organisation", "requested_by")
+        done = apply_move(
+            self,
+            request,
+            requests,
+            lambda membership: membership.approve(by=request.user),
+            lambda n: (
+                ngettext("%d request to join approved.", "%d requests to join approved.", n) % n
+            ),
+        )
+        if not done:
+            self.message_user(
+                request,
+                _("None of the selected memberships was a request to join."),
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description=gettext_lazy("Decline selected requests to join"), permissions=["delete"]
+    )
+    def decline_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Through Membership.decline: the request goes and the requester is e-mailed."""
+        apply_move(
+            self,
+            request,
+            queryset.select_related("network", "organisation", "requested_by"),
+            lambda membership: membership.decline(by=request.user),
+            lambda n: (
+                ngettext("%d request to join declined.", "%d requests to join declined.", n) % n
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("End selected memberships"), permissions=["change"])
+    def end_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Through Membership.end: the row stays, ended today; the organisation is e-mailed."""
+        apply_move(
+            self,
+            request,
+            queryset.exclude(status=Membership.Status.ENDED).select_related(
+                "network", "organisation"
+            ),
+            lambda membership: membership.end(by=request.user),
+            lambda n: ngettext("%d membership ended.", "%d memberships ended.", n) % n,
+        )
 
 
 class WorkingGroupMemberInline(UserFieldsAdminMixin, admin.TabularInline):
@@ -95,14 +197,36 @@ class PresentationInline(admin.TabularInline):
 class EventRegistrationInline(admin.TabularInline):
     model = EventRegistration
     extra = 0
-    fields = ["name", "email", "organisation_name", "status", "created"]
-    readonly_fields = ["created"]
+    fields = ["name", "email", "organisation_name", "status", "cancelled_at", "created"]
+    readonly_fields = ["status", "cancelled_at", "created"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Added on the registrations list, through Event.register (place or waiting list,
+        # confirmation e-mail with the cancel link).
+        return False
+
+
+class CancelEventForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason, sent to everyone registered and shown on the event page"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        error_messages={"required": gettext_lazy("Please write why the event is cancelled.")},
+    )
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "starts_at", "ends_at", "registration", "capacity"]
-    list_filter = ["kind", "registration", "audience"]
+class EventAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "title",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "registration",
+        "capacity",
+        "is_cancelled",
+    ]
+    list_filter = ["kind", "registration", ("cancelled_at", admin.EmptyFieldListFilter), "audience"]
     search_fields = ["title", "description", "venue"]
     autocomplete_fields = [
         "organiser_network",
@@ -112,8 +236,68 @@ class EventAdmin(admin.ModelAdmin):
     ]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "starts_at"
+    # Set by the "Cancel event" action (Event.cancel), which tells the registrants.
+    readonly_fields = EVENT_RECORDED
     inlines = [PresentationInline, EventRegistrationInline]
-    actions = ["export_registrations"]
+    actions = ["export_registrations", "cancel_selected"]
+    delete_instead = gettext_lazy(
+        "Cancel the event instead (the “Cancel event” action in the event list): everyone "
+        "registered is told by e-mail, and the event stays in the lists marked as cancelled."
+    )
+
+    @admin.display(boolean=True, description=gettext_lazy("cancelled"), ordering="cancelled_at")
+    def is_cancelled(self, event: Event) -> bool:
+        return event.is_cancelled
+
+    @admin.action(description=gettext_lazy("Cancel event…"), permissions=["change"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Ask for the reason on a page of its own, then call each event off with it
+        (Event.cancel: marked cancelled, registrants e-mailed in their language)."""
+        form = CancelEventForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            cancelled = told = 0
+            for event in queryset:
+                if event.is_cancelled:
+                    continue
+                try:
+                    told += event.cancel(form.cleaned_data["reason"], by=request.user)
+                except IllegalTransition as error:
+                    self.message_user(request, f"{event}: {error}", messages.WARNING)
+                    continue
+                self.log_change(request, event, _("Cancelled the event."))
+                cancelled += 1
+            if not cancelled:
+                self.message_user(
+                    request,
+                    _("None of the selected events could be cancelled."),
+                    messages.WARNING,
+                )
+                return None
+            self.message_user(
+                request,
+                ngettext("%d event cancelled.", "%d events cancelled.", cancelled) % cancelled
+                + " "
+                + ngettext(
+                    "%d person who had registered is told by e-mail.",
+                    "%d people who had registered are told by e-mail.",
+                    told,
+                )
+                % told,
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/networks/event/cancel_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel events"),
+                "opts": self.model._meta,
+                "form": form,
+                "events": queryset,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -8,6 +8,8 @@ the icalendar library does for us.
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -17,9 +19,11 @@ from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Timezone
 from icalendar import Event as VEvent
-from icalendar.prop import vDuration
+from icalendar.prop import vCalAddress, vDuration
 
-from networks.models import Event
+if TYPE_CHECKING:
+    # Only for the annotations: networks.models uses this module (Event.cancel).
+    from networks.models import Event
 
 TIMEZONE_NAME = "Europe/Oslo"
 OSLO = ZoneInfo(TIMEZONE_NAME)
@@ -34,12 +38,12 @@ TIMEZONE_LAST_DATE = date(2038, 1, 1)
 CALENDAR_RELATED = ("organiser_network", "organiser_working_group", "organiser_organisation")
 
 
-def calendar_events(queryset: QuerySet[Event]) -> QuerySet[Event]:
+def calendar_events(queryset: "QuerySet[Event]") -> "QuerySet[Event]":
     """The queryset with what a calendar reads, so a feed costs one query whatever its size."""
     return queryset.select_related(*CALENDAR_RELATED)
 
 
-def calendar_for(events: Iterable[Event], *, name: str) -> bytes:
+def calendar_for(events: Iterable["Event"], *, name: str) -> bytes:
     """A subscribable feed (VCALENDAR) of ``events``, called ``name`` in calendar programs.
 
     Pass ``calendar_events(queryset)`` so the organisers come in the same query.
@@ -52,22 +56,36 @@ def calendar_for(events: Iterable[Event], *, name: str) -> bytes:
     return calendar.to_ical()
 
 
-def event_calendar(event: Event) -> bytes:
+def event_calendar(event: "Event") -> bytes:
     """The .ics file for one event (the "add to calendar" download)."""
     return _calendar([event], name=event.title).to_ical()
 
 
-def event_uid(event: Event) -> str:
+def cancellation_calendar(event: "Event", *, attendee: str = "") -> str:
+    """The iTIP cancellation (METHOD:CANCEL) e-mailed when `event` is called off: calendar
+    programs that hold the event (same UID) mark it cancelled or remove it. `attendee` is
+    the address it is sent to, which Outlook wants to find in the file."""
+    calendar = _calendar([event], name=event.title, method="CANCEL")
+    vevent = calendar.walk("VEVENT")[0]
+    organiser = vCalAddress(f"mailto:{parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}")
+    organiser.params["CN"] = settings.SITE_NAME
+    vevent.add("ORGANIZER", organiser)
+    if attendee:
+        vevent.add("ATTENDEE", vCalAddress(f"mailto:{attendee}"))
+    return calendar.to_ical().decode()
+
+
+def event_uid(event: "Event") -> str:
     """Globally unique and stable across renders, so calendar programs update rather than duplicate."""
     return f"event-{event.pk}@{_site_host()}"
 
 
-def _calendar(events: list[Event], *, name: str) -> Calendar:
+def _calendar(events: list["Event"], *, name: str, method: str = "PUBLISH") -> Calendar:
     calendar = Calendar()
     calendar.add("PRODID", PRODID)
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
-    calendar.add("METHOD", "PUBLISH")
+    calendar.add("METHOD", method)
     calendar.add("NAME", name)
     # The X-WR-* names are what Google Calendar and Outlook read; NAME is RFC 7986.
     calendar.add("X-WR-CALNAME", name)
@@ -79,7 +97,7 @@ def _calendar(events: list[Event], *, name: str) -> Calendar:
     return calendar
 
 
-def _oslo_timezone(events: list[Event]) -> Timezone:
+def _oslo_timezone(events: list["Event"]) -> Timezone:
     last_date = max([TIMEZONE_LAST_DATE, *(date(e.ends_at.year + 2, 1, 1) for e in events)])
     first_date = min([TIMEZONE_FIRST_DATE, *(date(e.starts_at.year - 1, 1, 1) for e in events)])
     return Timezone.from_tzinfo(
@@ -87,7 +105,7 @@ def _oslo_timezone(events: list[Event]) -> Timezone:
     )
 
 
-def _vevent(event: Event) -> VEvent:
+def _vevent(event: "Event") -> VEvent:
     page_url = _page_url(event)
     vevent = VEvent()
     vevent.add("UID", event_uid(event))
@@ -97,7 +115,13 @@ def _vevent(event: Event) -> VEvent:
     vevent.add("LAST-MODIFIED", _utc(event.updated))
     vevent.add("DTSTART", event.starts_at.astimezone(OSLO))
     vevent.add("DTEND", event.ends_at.astimezone(OSLO))
-    vevent.add("SUMMARY", event.title)
+    if event.is_cancelled:
+        # STATUS alone is shown by few calendar programs; the title says it everywhere.
+        vevent.add("SUMMARY", _("Cancelled: %(title)s") % {"title": event.title})
+        # Cancelling is the event's one revision after it was published (RFC 5546).
+        vevent.add("SEQUENCE", 1)
+    else:
+        vevent.add("SUMMARY", event.title)
     vevent.add("DESCRIPTION", _description(event, page_url))
     location = event.venue or event.online_url
     if location:
@@ -105,13 +129,17 @@ def _vevent(event: Event) -> VEvent:
     url = page_url or event.online_url
     if url:
         vevent.add("URL", url)
-    # Events have no cancelled state; an event that is called off is deleted.
-    vevent.add("STATUS", "CONFIRMED")
+    vevent.add("STATUS", "CANCELLED" if event.is_cancelled else "CONFIRMED")
     return vevent
 
 
-def _description(event: Event, page_url: str) -> str:
+def _description(event: "Event", page_url: str) -> str:
     lines = [event.description.strip()] if event.description.strip() else []
+    if event.is_cancelled:
+        cancelled = _("This event is cancelled.")
+        if event.cancellation_reason:
+            cancelled = f"{cancelled} {event.cancellation_reason}"
+        lines = [cancelled, "", *lines]
     details = []
     if event.organiser is not None:
         details.append(_("Organiser: %(name)s") % {"name": event.organiser})
@@ -125,7 +153,7 @@ def _description(event: Event, page_url: str) -> str:
     return "\n".join(lines + details)
 
 
-def _page_url(event: Event) -> str:
+def _page_url(event: "Event") -> str:
     # Event pages arrive with the views; until then there is no page to link to.
     get_absolute_url = getattr(event, "get_absolute_url", None)
     if get_absolute_url is None:

@@ -15,8 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from ideabank.email import send_after_commit
-from ideabank.models import language_of
+from ideabank.email import Recipient, send_to
 from initiatives.models import (
     ActorType,
     County,
@@ -28,8 +27,9 @@ from initiatives.models import (
     OrganisationMember,
     Scope,
     TimeStampedModel,
-    moderator_emails,
+    moderators,
 )
+from networks.ical import cancellation_calendar
 
 
 class NetworkQuerySet(models.QuerySet):
@@ -75,7 +75,8 @@ class Network(TimeStampedModel):
     slug = models.SlugField(_("slug"), max_length=220, unique=True)
     parent = models.ForeignKey(
         "self",
-        on_delete=models.CASCADE,
+        # A sub-group has members and events of its own: it is moved or deleted on its own.
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="subgroups",
@@ -200,7 +201,7 @@ class Membership(TimeStampedModel):
     )
     organisation = models.ForeignKey(
         Organisation,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="network_memberships",
         verbose_name=_("organisation"),
     )
@@ -209,6 +210,7 @@ class Membership(TimeStampedModel):
         _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
     )
     since = models.DateField(_("member since"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     # Who asked on the organisation's behalf: they are told when the request is decided.
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -264,7 +266,8 @@ class Membership(TimeStampedModel):
             self.status = self.Status.ACTIVE
             self.since = timezone.localdate()
             self.approved_by = by
-            self.save(update_fields=["status", "since", "approved_by", "updated"])
+            self.ended_at = None
+            self.save(update_fields=["status", "since", "approved_by", "ended_at", "updated"])
             self._tell_requester("email/network_membership_approved")
 
     def decline(self, *, by) -> None:
@@ -278,34 +281,41 @@ class Membership(TimeStampedModel):
             self._tell_requester("email/network_membership_declined")
             self.delete()
 
+    def end(self, *, by) -> None:
+        """End an active membership (the organisation has left, or was taken off the list):
+        the row stays, with when it ended, so the organisation may ask again later. The
+        organisation's active members are e-mailed. Ending an ended membership does nothing;
+        a request is declined instead. `by` is the moderator or coordinator ending it."""
+        with transaction.atomic():
+            current = Membership.objects.select_for_update().get(pk=self.pk)
+            self.status = current.status
+            if self.status == self.Status.ENDED:
+                return
+            if not self.is_active:
+                raise IllegalTransition(
+                    _("Only an active membership can be ended; decline a request instead.")
+                )
+            self.status = self.Status.ENDED
+            self.ended_at = timezone.now()
+            self.save(update_fields=["status", "ended_at", "updated"])
+            send_to(
+                "email/network_membership_ended",
+                {"membership": self, "network": self.network, "organisation": self.organisation},
+                _active_members(self.organisation_id),
+            )
+
     def _tell_requester(self, template: str) -> None:
         """E-mail the person who asked, in their language; when they are gone (or the
         request was made in the admin), the organisation's active members instead."""
         context = {"membership": self, "network": self.network, "organisation": self.organisation}
-        requester = self.requested_by
-        if requester is not None and requester.is_active and requester.email:
-            send_after_commit(
-                template, context, to=[requester.email], language=language_of(requester)
-            )
-            return
-        _send_by_language(
-            template,
-            context,
-            OrganisationMember.objects.active().filter(organisation=self.organisation_id),
-        )
+        if not send_to(template, context, [self.requested_by]):
+            send_to(template, context, _active_members(self.organisation_id))
 
 
-def _send_by_language(template: str, context: dict, members) -> bool:
-    """E-mail the users of `members` (OrganisationMember rows), one message per language.
-    Returns whether anyone was e-mailed."""
-    by_language: dict[str, list[str]] = {}
-    for member in (
-        members.filter(user__is_active=True).exclude(user__email="").select_related("user__profile")
-    ):
-        by_language.setdefault(language_of(member.user), []).append(member.user.email)
-    for language, addresses in by_language.items():
-        send_after_commit(template, context, to=sorted(addresses), language=language)
-    return bool(by_language)
+def _active_members(organisation_id) -> list:
+    """The users of an organisation's active memberships, ready for send_to."""
+    members = OrganisationMember.objects.active().filter(organisation=organisation_id)
+    return [member.user for member in members.select_related("user__profile")]
 
 
 def request_network_membership(user, network: Network, organisation: Organisation) -> Membership:
@@ -334,15 +344,11 @@ def request_network_membership(user, network: Network, organisation: Organisatio
                 "requester": user.get_full_name() or user.email or user.get_username(),
             }
             coordinating = network.coordinating_organisation
-            told = coordinating is not None and _send_by_language(
-                "email/network_membership_requested",
-                context,
-                OrganisationMember.objects.active().filter(organisation=coordinating),
+            told = coordinating is not None and send_to(
+                "email/network_membership_requested", context, _active_members(coordinating.pk)
             )
             if not told:
-                send_after_commit(
-                    "email/network_membership_requested", context, to=moderator_emails()
-                )
+                send_to("email/network_membership_requested", context, moderators())
     return membership
 
 
@@ -356,7 +362,7 @@ class WorkingGroupQuerySet(models.QuerySet):
         kind that have ended (before `now`) within the group's year, counted in Oslo time.
 
         One query for any number of groups; events of other kinds, other groups, other
-        years or still to come do not count.
+        years, still to come or cancelled do not count.
         """
         now = now or timezone.now()
 
@@ -367,6 +373,7 @@ class WorkingGroupQuerySet(models.QuerySet):
                     Exact(ExtractYear("events__ends_at", tzinfo=OSLO), F("year")),
                     events__kind=kind,
                     events__ends_at__lt=now,
+                    events__cancelled_at__isnull=True,
                 ),
             )
 
@@ -610,6 +617,17 @@ class Event(TimeStampedModel):
     capacity = models.PositiveIntegerField(
         _("capacity"), null=True, blank=True, help_text=_("Leave empty for no limit.")
     )
+    # Set by Event.cancel only: a called-off event stays, marked, so nothing is lost.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancellation_reason = models.TextField(_("reason for cancelling"), blank=True)
 
     objects = EventQuerySet.as_manager()
 
@@ -671,9 +689,18 @@ class Event(TimeStampedModel):
         return self.ends_at <= timezone.now()
 
     @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
     def takes_registrations(self) -> bool:
-        """Registration is open and the event is not over: the page shows the form."""
-        return self.registration == self.Registration.OPEN and not self.is_over
+        """Registration is open and the event is neither over nor cancelled: the page
+        shows the form."""
+        return (
+            self.registration == self.Registration.OPEN
+            and not self.is_over
+            and not self.is_cancelled
+        )
 
     # The two below read `confirmed_count` from `Event.objects.with_places()`.
 
@@ -686,7 +713,10 @@ class Event(TimeStampedModel):
 
     @property
     def registration_state(self) -> str:
-        """One of "none" (open to all), "open", "full" (new registrations wait), "closed"."""
+        """One of "cancelled", "none" (open to all), "open", "full" (new registrations
+        wait), "closed"."""
+        if self.is_cancelled:
+            return "cancelled"
         if self.registration == self.Registration.NONE:
             return "none"
         if not self.takes_registrations:
@@ -709,10 +739,7 @@ class Event(TimeStampedModel):
             # waits here until this one has committed, so it counts this place as taken and
             # the capacity is never exceeded. (SQLite has no row locks but serialises writes.)
             event = Event.objects.select_for_update().get(pk=self.pk)
-            event._check_open_for_registration()
-            live = event.registrations.exclude(status=EventRegistration.Status.CANCELLED)
-            if live.filter(email__iexact=email).exists():
-                raise RegistrationRefused(_("This e-mail address is already registered."))
+            event.check_registration(email)
             status = (
                 EventRegistration.Status.CONFIRMED
                 if event._has_free_place()
@@ -741,7 +768,63 @@ class Event(TimeStampedModel):
             )
         return registration
 
+    def cancel(self, reason: str, *, by) -> int:
+        """Call the event off: it is marked cancelled with `reason` (kept, shown on its page
+        and in calendars as STATUS:CANCELLED), takes no more registrations, and everyone
+        registered or waiting is e-mailed in their registration's language, with a
+        METHOD:CANCEL calendar that removes it from their calendar. Returns how many were
+        e-mailed. The registrations themselves stay as they were, as a record.
+
+        Cancelling a cancelled event does nothing (and e-mails nobody); an event that is
+        over cannot be cancelled (IllegalTransition).
+        """
+        with transaction.atomic():
+            # The same lock Event.register takes: nobody registers while the mails are written.
+            event = Event.objects.select_for_update().get(pk=self.pk)
+            if event.is_cancelled:
+                self.cancelled_at = event.cancelled_at
+                return 0
+            if event.is_over:
+                raise IllegalTransition(
+                    _("This event has already taken place, so it cannot be cancelled.")
+                )
+            self.cancelled_at = timezone.now()
+            self.cancelled_by = by
+            self.cancellation_reason = reason.strip()
+            self.save(
+                update_fields=["cancelled_at", "cancelled_by", "cancellation_reason", "updated"]
+            )
+            told = 0
+            live = self.registrations.filter(
+                status__in=[EventRegistration.Status.CONFIRMED, EventRegistration.Status.WAITING]
+            ).order_by("created", "pk")
+            for registration in live:
+                registration.event = self
+                with translation.override(registration.language):
+                    calendar = cancellation_calendar(self, attendee=registration.email)
+                told += send_to(
+                    "email/event_cancelled",
+                    {
+                        "registration": registration,
+                        "event": self,
+                        "reason": self.cancellation_reason,
+                    },
+                    [Recipient(registration.email, registration.language)],
+                    calendar=calendar,
+                )
+        return told
+
+    def check_registration(self, email: str) -> None:
+        """Raise RegistrationRefused, saying why, when `email` cannot register now: the
+        event is cancelled, over, takes no registrations, or has the address already."""
+        self._check_open_for_registration()
+        live = self.registrations.exclude(status=EventRegistration.Status.CANCELLED)
+        if live.filter(email__iexact=email.strip()).exists():
+            raise RegistrationRefused(_("This e-mail address is already registered."))
+
     def _check_open_for_registration(self) -> None:
+        if self.is_cancelled:
+            raise RegistrationRefused(_("This event is cancelled, so it takes no registrations."))
         if self.registration == self.Registration.NONE:
             raise RegistrationRefused(_("This event does not take registrations."))
         if self.registration == self.Registration.CLOSED:
@@ -757,7 +840,7 @@ class Event(TimeStampedModel):
 
     def fill_free_places(self) -> list["EventRegistration"]:
         """After the capacity was raised: move the waiting list up into the new places."""
-        if self.ends_at <= timezone.now():
+        if self.ends_at <= timezone.now() or self.is_cancelled:
             return []
         with transaction.atomic():
             Event.objects.select_for_update().filter(pk=self.pk).first()
@@ -787,7 +870,8 @@ class Presentation(TimeStampedModel):
     )
     initiative = models.ForeignKey(
         Initiative,
-        on_delete=models.CASCADE,
+        # The programme is the organiser's record: an initiative on it is archived instead.
+        on_delete=models.PROTECT,
         related_name="presentations",
         verbose_name=_("initiative"),
     )
@@ -830,8 +914,9 @@ class EventRegistration(TimeStampedModel):
         WAITING = "waiting", _("On the waiting list")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # An event people registered for is cancelled (Event.cancel, which tells them), not deleted.
     event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("event")
+        Event, on_delete=models.PROTECT, related_name="registrations", verbose_name=_("event")
     )
     name = models.CharField(_("name"), max_length=150)
     email = models.EmailField(_("e-mail"))
@@ -851,6 +936,7 @@ class EventRegistration(TimeStampedModel):
         editable=False,
         help_text=_("The language the registrant used; e-mails to them are written in it."),
     )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         ordering = ["event", "created", "pk"]
@@ -874,7 +960,7 @@ class EventRegistration(TimeStampedModel):
     def cancel(self) -> None:
         """Cancel the registration; a confirmed place that frees up goes to the oldest on
         the waiting list, who is e-mailed. Cancelling again does nothing. Once the event is
-        over nobody moves up: the e-mail would mislead."""
+        over or cancelled nobody moves up: the e-mail would mislead."""
         with transaction.atomic():
             # The event's lock first, in the same order as Event.register, so a cancellation
             # and a registration at the same moment cannot both take the freed place.
@@ -885,8 +971,9 @@ class EventRegistration(TimeStampedModel):
                 return
             held_place = self.status == self.Status.CONFIRMED
             self.status = self.Status.CANCELLED
-            self.save(update_fields=["status", "updated"])
-            if held_place and event.ends_at > timezone.now():
+            self.cancelled_at = timezone.now()
+            self.save(update_fields=["status", "cancelled_at", "updated"])
+            if held_place and event.ends_at > timezone.now() and not event.is_cancelled:
                 event._fill_free_places()
 
     @property
@@ -897,9 +984,8 @@ class EventRegistration(TimeStampedModel):
         return f"{settings.SITE_URL}{path}"
 
     def _send(self, template: str) -> None:
-        send_after_commit(
+        send_to(
             template,
             {"registration": self, "event": self.event, "cancel_url": self.cancel_url},
-            to=[self.email],
-            language=self.language,
+            [Recipient(self.email, self.language)],
         )

@@ -540,6 +540,8 @@ def registration_cancel(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if registration.status == EventRegistration.Status.CANCELLED:
             messages.info(request, _("This registration was already cancelled."))
+        elif event.is_cancelled:
+            messages.info(request, _("The event is cancelled, so there is nothing to cancel."))
         elif event.is_over:
             messages.error(
                 request, _("The event has already taken place, so there is nothing to cancel.")

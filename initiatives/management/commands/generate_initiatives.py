@@ -359,6 +359,9 @@ class Command(BaseCommand):
                         content_type=ContentType.objects.get_for_model(Initiative),
                         object_id__in=chunk,
                     ).delete()[0]
+                # Adoptions protect an initiative from deletion (someone else's report);
+                # these are the synthetic ones, made with it.
+                deleted += Adoption.objects.filter(initiative_id__in=chunk).delete()[0]
                 deleted += Initiative.objects.filter(pk__in=chunk).delete()[0]
                 reset_queries()
             deleted += Organisation.objects.filter(slug__startswith=ORG_PREFIX).delete()[0]
