@@ -7,7 +7,7 @@ DESIGNSYSTEMET_CSS_VERSION := 1.22.0
 DESIGNSYSTEMET_THEME_VERSION := 1.11.0
 DESIGNSYSTEMET_DIR := static/vendor/designsystemet
 
-.PHONY: run test test-fast lint fmt messages check data install designsystemet
+.PHONY: run worker test test-fast lint fmt messages check data install designsystemet backup restore
 
 $(VENV)/installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,15 +18,31 @@ $(VENV)/installed: pyproject.toml
 install: $(VENV)/installed
 
 ## run: install, load reference and demo data, print the admin login, serve on 127.0.0.1:8000
+## with the task worker (e-mail, periodic jobs) beside it; Ctrl-C stops both
 run: install data
 	$(MANAGE) local_admin
+	@$(MANAGE) worker --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
+
+## worker: the task worker alone (make run starts it beside the web server)
+worker: install
+	$(MANAGE) worker
 
 ## data: migrate and load reference and demo data (idempotent)
 data: install
 	$(MANAGE) migrate --no-input
 	$(MANAGE) load_reference_data
 	$(MANAGE) load_demo_data
+
+## backup: the database and MEDIA_ROOT into a new timestamped folder under BACKUP_DIR (var/backups)
+backup: install
+	$(MANAGE) backup
+
+## restore: restore BACKUP=<backup folder>; a target with data is replaced only with YES=1 (backed up first)
+restore: install
+	@test -n "$(BACKUP)" || { echo "Usage: make restore BACKUP=var/backups/<folder> [YES=1]" >&2; exit 2; }
+	$(MANAGE) restore "$(BACKUP)" $(if $(filter 1,$(YES)),--yes)
 
 ## test: the whole test suite (SQLite by default, PostgreSQL when DATABASE_URL is set)
 test: install

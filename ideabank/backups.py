@@ -328,7 +328,10 @@ def _count_rows(connection: BaseDatabaseWrapper, cursor) -> dict[str, int]:
 
 
 def _new_connection(settings_dict: dict, alias: str) -> BaseDatabaseWrapper:
-    """A connection of its own to the same database (Django's stays as it is)."""
+    """A connection of its own to the same database (Django's stays as it is).
+
+    `alias` must be a configured one: django.contrib.postgres looks type ids up through it.
+    """
     return load_backend(settings_dict["ENGINE"]).DatabaseWrapper(dict(settings_dict), alias)
 
 

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django_filters",
     "taggit",
     "csp",
+    # Edit history of initiatives: revisions with diffs and restore (docs/edit-history.md).
+    "reversion",
     # The task queue (Django 6's task framework, backported): e-mail and periodic jobs.
     "django_tasks",
     "django_tasks_db",
@@ -120,6 +122,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the task worker share the file: readers do not wait for a writer
+    # (WAL), and a writer takes its lock when its transaction begins instead of failing
+    # half-way ("database is locked"), waiting up to 20 s for the other.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Page queries are short; JIT compiling them costs more than it saves.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from ideabank.admin import UserFieldsAdminMixin
+from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -108,7 +108,7 @@ def pending_first(field: str, pending: str) -> Case:
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
+class OrganisationAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "status",
@@ -128,6 +128,11 @@ class OrganisationAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     user_fields = ("proposed_by",)
     inlines = [OrganisationMemberInline]
     actions = ["approve_selected"]
+    delete_instead = _(
+        "If it is a duplicate, merge it into the right organisation: move its initiatives, "
+        "partnerships, members, adoption reports and network memberships there, then delete "
+        "it. An organisation that has closed down is kept, so that what it did stays findable."
+    )
 
     def get_ordering(self, request: HttpRequest) -> list:
         return [pending_first("status", Organisation.Status.PROPOSED).asc(), "name"]
@@ -259,7 +264,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
+class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "status",
@@ -309,6 +314,10 @@ class InitiativeAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created"
     inlines = [ParticipationInline, InitiativeLinkInline, AttachmentInline, StatusChangeInline]
     actions = ["publish_selected", "reject_selected", "archive_selected"]
+    delete_instead = _(
+        "Archive it instead (the “Archive selected initiatives” action): it leaves the public "
+        "pages, and the other organisations' adoption reports and the event programmes keep it."
+    )
     fieldsets = [
         (
             None,

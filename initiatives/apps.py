@@ -8,7 +8,8 @@ class InitiativesConfig(AppConfig):
     verbose_name = _("Initiatives")
 
     def ready(self) -> None:
-        from initiatives import engine, facets
+        from initiatives import engine, facets, history
 
         engine.connect_signals()
         facets.connect_signals()
+        history.register()

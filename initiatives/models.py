@@ -8,7 +8,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, pgettext_lazy
@@ -458,6 +459,24 @@ class InitiativeQuerySet(models.QuerySet):
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)
 
+    def changed_since_review(self) -> "InitiativeQuerySet":
+        """Published initiatives with a recorded change (initiatives.history) newer than
+        their last review: the moderators' queue of edits to look at."""
+        from reversion.models import Version
+
+        since = Coalesce("reviewed_at", "published_at")
+        newer = Version.objects.filter(
+            content_type__app_label="initiatives",
+            content_type__model="initiative",
+            object_id=Cast(OuterRef("pk"), models.CharField()),
+            revision__date_created__gt=OuterRef("review_since"),
+        )
+        return (
+            self.filter(status=Initiative.Status.PUBLISHED)
+            .alias(review_since=since)
+            .filter(Exists(newer))
+        )
+
     def with_details(self) -> "InitiativeQuerySet":
         """Everything an initiative's page shows of it (the public page, the preview, the
         admin review), read in a fixed number of queries however much there is."""
@@ -741,6 +760,18 @@ class Initiative(TimeStampedModel):
     rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True, editable=False)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     rejection_reason = models.TextField(_("reason for rejection"), blank=True, editable=False)
+    # When a moderator last looked at it (publishing, or "mark reviewed" on the review page):
+    # the queue of published initiatives changed since (initiatives.history) starts here.
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
     # Search indexes on PostgreSQL, both kept by InitiativeQuerySet.refresh_search_vectors():
     # the full-text vector, and one integer per goal, purpose, actor type, stakeholder
     # group, focus area, target and tag (see initiatives.search.FACET_KEY_BASE), GIN-indexed
@@ -863,6 +894,8 @@ class Initiative(TimeStampedModel):
         extra_fields: list[str] | None = None,
     ) -> bool:
         """Apply one move of TRANSITIONS; False when already in the target status."""
+        from initiatives import history
+
         sources, target = self.TRANSITIONS[move]
         with transaction.atomic():
             # Lock the row so two moderators cannot move it at once.
@@ -881,20 +914,34 @@ class Initiative(TimeStampedModel):
             previous = self.status
             self.status = target
             fields = ["status", "updated", *(extra_fields or [])]
-            if stamp:
-                setattr(self, stamp, timezone.now())
-                fields.append(stamp)
-            self.save(update_fields=fields)
-            InitiativeStatusChange.objects.create(
-                initiative=self,
-                from_status=previous,
-                to_status=target,
-                changed_by=by if by is not None and by.is_authenticated else None,
-                note=note,
-            )
-            if target == self.Status.PUBLISHED:
-                Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+            # The edit history records the move (who, when, the new status) as a revision.
+            with history.change(self, by=by, comment=move):
+                now = timezone.now()
+                if stamp:
+                    setattr(self, stamp, now)
+                    fields.append(stamp)
+                if target == self.Status.PUBLISHED:
+                    # Publishing is a review: the queue of changes to look at starts again.
+                    self.reviewed_at = now
+                    self.reviewed_by = by if by is not None and by.is_authenticated else None
+                    fields += ["reviewed_at", "reviewed_by"]
+                self.save(update_fields=fields)
+                InitiativeStatusChange.objects.create(
+                    initiative=self,
+                    from_status=previous,
+                    to_status=target,
+                    changed_by=by if by is not None and by.is_authenticated else None,
+                    note=note,
+                )
+                if target == self.Status.PUBLISHED:
+                    Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
         return True
+
+    def mark_reviewed(self, *, by) -> None:
+        """A moderator has looked at the changes made since the last review."""
+        self.reviewed_at = timezone.now()
+        self.reviewed_by = by
+        self.save(update_fields=["reviewed_at", "reviewed_by"])
 
     def record_edit(self, *, by, note: str = "") -> None:
         """After the lead organisation edited a published initiative: it stays published,

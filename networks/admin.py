@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
 from initiatives.models import IllegalTransition
@@ -245,7 +245,9 @@ class EventAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
         "registered is told by e-mail, and the event stays in the lists marked as cancelled."
     )
 
-    @admin.display(boolean=True, description=gettext_lazy("cancelled"), ordering="cancelled_at")
+    @admin.display(
+        boolean=True, description=pgettext_lazy("event", "cancelled"), ordering="cancelled_at"
+    )
     def is_cancelled(self, event: Event) -> bool:
         return event.is_cancelled
 
@@ -361,6 +363,27 @@ class PresentationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["event", "initiative", "presenter_organisation"]
 
 
+# What a person registering types; the rest is recorded by Event.register and the moves.
+REGISTRATION_TYPED = ("event", "name", "email", "organisation_name")
+
+
+class RegistrationForm(forms.ModelForm):
+    class Meta:
+        model = EventRegistration
+        fields = list(REGISTRATION_TYPED)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        event, email = cleaned.get("event"), cleaned.get("email")
+        # A new registration is refused for the same reasons as on the event page.
+        if self.instance._state.adding and event is not None and email:
+            try:
+                event.check_registration(email)
+            except RegistrationRefused as refusal:
+                raise ValidationError(str(refusal)) from refusal
+        return cleaned
+
+
 @admin.register(EventRegistration)
 class EventRegistrationAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "organisation_name", "event", "status", "created"]
@@ -368,7 +391,45 @@ class EventRegistrationAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "email", "organisation_name", "event__title"]
     autocomplete_fields = ["event"]
+    form = RegistrationForm
     actions = ["cancel_registrations"]
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is None:
+            return list(REGISTRATION_TYPED)
+        return [*REGISTRATION_TYPED, *REGISTRATION_RECORDED]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # Moving a registration to another event would bypass that event's places.
+        return [] if obj is None else ["event", *REGISTRATION_RECORDED]
+
+    def save_model(self, request: HttpRequest, obj: EventRegistration, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new registration goes through Event.register, as on the event page: a place or
+        # the waiting list, and the e-mail with the cancel link.
+        registration = obj.event.register(
+            name=obj.name, email=obj.email, organisation=obj.organisation_name
+        )
+        for field in EventRegistration._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(registration, field.attname))
+        obj._state.adding = False
+        if registration.status == EventRegistration.Status.WAITING:
+            self.message_user(
+                request,
+                _("The event is full, so %(name)s is on the waiting list.") % {"name": obj.name},
+                messages.WARNING,
+            )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RegistrationRefused as refusal:
+            # The form found the registration possible, but the event changed (closed, full
+            # with this address, cancelled) before it was saved: nothing is saved.
+            self.message_user(request, str(refusal), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description=gettext_lazy("Cancel selected registrations"), permissions=["change"])
     def cancel_registrations(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -14,6 +14,7 @@ from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ideabank.email import Recipient, send_to
 from initiatives.models import (
@@ -618,7 +619,9 @@ class Event(TimeStampedModel):
         _("capacity"), null=True, blank=True, help_text=_("Leave empty for no limit.")
     )
     # Set by Event.cancel only: a called-off event stays, marked, so nothing is lost.
-    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        pgettext_lazy("event", "cancelled at"), null=True, blank=True
+    )
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -936,7 +939,9 @@ class EventRegistration(TimeStampedModel):
         editable=False,
         help_text=_("The language the registrant used; e-mails to them are written in it."),
     )
-    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        pgettext_lazy("registration", "cancelled at"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["event", "created", "pk"]

@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from ideabank import views
-from ideabank.models import Profile, confirmation_token
+from ideabank.models import OutgoingMail, Profile, confirmation_token
 from initiatives.models import OrganisationMember
 from tests.factories import make_org_member, make_user
 
@@ -611,10 +611,13 @@ def test_password_change_anonymous_goes_to_login(client):
 
 
 @pytest.mark.parametrize("language", ["nb", "en"])
-def test_password_reset_round_trip_in_users_language(client, mailoutbox, language):
+def test_password_reset_round_trip_in_users_language(
+    client, mailoutbox, language, django_capture_on_commit_callbacks
+):
     user = make_account(language=language)
 
-    sent = client.post(url("accounts:password_reset", "nb"), {"email": "KARI@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(url("accounts:password_reset", "nb"), {"email": "KARI@example.org"})
     (mail,) = mailoutbox
     link = link_in(mail.body)
     form_page = client.get(link, follow=True)
@@ -650,7 +653,7 @@ def test_password_reset_bad_link_says_so(client):
     assert "The link does not work" in response.text
 
 
-def test_password_reset_is_rate_limited_per_account(client, mailoutbox):
+def test_password_reset_is_rate_limited_per_account(client):
     make_account()
     limit = views.PASSWORD_RESETS_PER_ACCOUNT.limit
     for number in range(limit):
@@ -669,7 +672,7 @@ def test_password_reset_is_rate_limited_per_account(client, mailoutbox):
     assert refused.status_code == 429
     assert "Too many attempts. Wait" in refused.text
     assert 'value="Kari@example.org"' in refused.text
-    assert len(mailoutbox) == limit
+    assert OutgoingMail.objects.filter(template="password_reset").count() == limit
 
 
 @pytest.mark.parametrize("data", [{}, {"email": "x" * 100_000}, {"email": ["a", "b"]}])

@@ -15,7 +15,7 @@ from ideabank import email
 from ideabank.email import Recipient, send_to
 from ideabank.models import OutgoingMail, profile_for
 from ideabank.tasks import retry_waiting_mail
-from tests.factories import make_initiative, make_user
+from tests.factories import make_initiative, make_moderator, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +247,21 @@ def test_mails_with_a_calendar_carry_it_with_its_method(mailoutbox):
     (name, content, mimetype) = mailoutbox[0].attachments[0]
     assert (name, mimetype) == ("event.ics", "text/calendar; method=CANCEL")
     assert "METHOD:CANCEL" in content
+
+
+def test_moderators_are_told_of_a_submission_each_in_their_language(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    norwegian = make_moderator(username="mod-nb", email="mod-nb@example.org")
+    english = make_moderator(username="mod-en", email="mod-en@example.org")
+    profile = profile_for(english)
+    profile.language = "en"
+    profile.save()
+    initiative = make_initiative(title="Matsvinn", lead_organisation=make_organisation())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        initiative.submit(by=make_user())
+
+    subjects = {mail.to[0]: mail.subject for mail in mailoutbox}
+    assert subjects[norwegian.email].startswith("Nytt tiltak")
+    assert subjects[english.email].startswith("New initiative")

@@ -203,7 +203,8 @@ BAD_INPUT = {
     "registration-same-email-other-case": (
         EventRegistration,
         repeated_registration,
-        {"__all__": [in_norwegian("This e-mail address is already registered for the event.")]},
+        # Refused by Event.register's own check, as on the event page.
+        {"__all__": [in_norwegian("This e-mail address is already registered.")]},
     ),
     "presentation-twice": (
         Presentation,
