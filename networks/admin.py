@@ -422,7 +422,13 @@ class EventRegistrationAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except RegistrationRefused as refusal:
