@@ -1,6 +1,11 @@
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Prefetch, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -11,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
+from initiatives import history
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -254,6 +260,62 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+class InitiativeAdminForm(forms.ModelForm):
+    """The admin's change form, carrying the version it was loaded from: saving over a newer
+    one is refused (nothing saved, the input kept, both versions shown) until the moderator
+    ticks "save mine over theirs"."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        loaded = history.token_of(self.instance.pk) if self.instance.pk else ""
+        self.version_form = history.VersionForm(
+            self.data if self.is_bound else None, initial={"loaded": loaded}
+        )
+        self.conflict: history.EditConflict | None = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.is_bound and self.instance.pk:
+            try:
+                # Locks the row until the admin's transaction commits the save.
+                history.check_version(self.instance.pk, self.version_form.token)
+            except history.EditConflict as error:
+                self.conflict = error
+                raise ValidationError(
+                    _(
+                        "Someone else saved this initiative after you opened it. Nothing is "
+                        "saved yet: see what changed, then save yours over it or start over."
+                    ),
+                    code="edit_conflict",
+                ) from None
+        return data
+
+    def conflict_details(self) -> history.Conflict | None:
+        """What the template shows of a conflict (the main form's input: rows stay as they are)."""
+        if self.conflict is None:
+            return None
+        return history.conflict(self.conflict, history.state_of_forms(self, {}))
+
+
+class ChangedSinceReviewFilter(admin.SimpleListFilter):
+    """The moderators' queue of published initiatives edited since they last looked."""
+
+    title = _("changed since review")
+    parameter_name = "changed_since_review"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list:
+        return [("yes", _("Published and changed since the last review"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(changed_since_review=True)
+        return queryset
+
+
+class HistoryPageForm(forms.Form):
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason, sent to the submitter"),
@@ -279,6 +341,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
     list_select_related = ["lead_organisation", "municipality", "county"]
     list_filter = [
         "status",
+        ChangedSinceReviewFilter,
         "phase",
         "scope",
         "involvement",
@@ -314,6 +377,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
     date_hierarchy = "created"
     inlines = [ParticipationInline, InitiativeLinkInline, AttachmentInline, StatusChangeInline]
     actions = ["publish_selected", "reject_selected", "archive_selected"]
+    form = InitiativeAdminForm
     delete_instead = _(
         "Archive it instead (the “Archive selected initiatives” action): it leaves the public "
         "pages, and the other organisations' adoption reports and the event programmes keep it."
@@ -382,6 +446,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
         return (
             super()
             .get_queryset(request)
+            .with_review_state()
             .annotate(adoptions_total=Count("adoptions", distinct=True))
         )
 
@@ -400,9 +465,13 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
 
     @admin.display(description=_("review"))
     def review_link(self, obj: Initiative) -> str:
-        if obj.status != Initiative.Status.SUBMITTED:
+        if obj.status == Initiative.Status.SUBMITTED:
+            label = gettext("Review")
+        elif getattr(obj, "changed_since_review", False):
+            label = gettext("Review changes")
+        else:
             return ""
-        return format_html('<a href="{}">{}</a>', self.review_url(obj.pk), gettext("Review"))
+        return format_html('<a href="{}">{}</a>', self.review_url(obj.pk), label)
 
     def get_list_display(self, request: HttpRequest) -> list:
         columns = list(super().get_list_display(request))
@@ -426,12 +495,18 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
     def save_model(self, request: HttpRequest, obj: Initiative, form, change: bool) -> None:
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
+        if change:
+            history.record_baseline(obj.pk)
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         # Tags, goals and partners are saved only now; search reads them all.
         Initiative.objects.filter(pk=form.instance.pk).refresh_search_vectors()
+        # The edit history records the whole change (form and inlines) as one revision.
+        history.record(
+            form.instance, by=request.user, comment=history.ADMIN if change else history.CREATED
+        )
 
     # --- The review page: the submission as it will look, with publish and reject -------
 
@@ -454,6 +529,16 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
                 "<path:object_id>/review/approve-organisation/",
                 wrap(require_POST(self.review_approve_organisation_view)),
                 name=f"{info}_review_approve_organisation",
+            ),
+            path(
+                "<path:object_id>/review/mark-reviewed/",
+                wrap(require_POST(self.review_mark_reviewed_view)),
+                name=f"{info}_review_mark_reviewed",
+            ),
+            path(
+                "<path:object_id>/history/<int:version_id>/restore/",
+                wrap(self.restore_view),
+                name=f"{info}_restore",
             ),
         ]
         # Before the defaults: their "<path:object_id>/" would swallow these addresses.
@@ -496,6 +581,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
         status = initiative.status
         own = initiative.created_by_id == request.user.pk
         lead_is_proposed = not initiative.lead_organisation.is_approved
+        changes = history.since_review(initiative)
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Review: %(title)s") % {"title": initiative.title},
@@ -515,6 +601,13 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
             ),
             "can_reject": status in Initiative.TRANSITIONS["reject"][0],
             "reject_form": reject_form or RejectForm(),
+            # What changed since a moderator last reviewed it (published or marked reviewed).
+            "changes": changes,
+            "can_mark_reviewed": initiative.is_published and bool(changes.entries),
+            "mark_reviewed_form": history.VersionForm(initial={"loaded": changes.token}),
+            "history_url": reverse(
+                f"{self.admin_site.name}:initiatives_initiative_history", args=[initiative.pk]
+            ),
         }
         return TemplateResponse(request, "admin/initiatives/initiative/review.html", context)
 
@@ -570,6 +663,94 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
             messages.SUCCESS,
         )
         return HttpResponseRedirect(self.review_url(initiative.pk))
+
+    def review_mark_reviewed_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The changes shown on the review page are looked at: off the queue, until the next."""
+        initiative = self._initiative_to_review(request, object_id)
+        seen = history.VersionForm(request.POST)
+        if seen.token != history.token_of(initiative.pk):
+            self.message_user(
+                request,
+                gettext("It was changed again while you looked: here are the newest changes."),
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(self.review_url(initiative.pk))
+        initiative.mark_reviewed(by=request.user)
+        self.log_change(request, initiative, gettext("Marked the changes reviewed."))
+        self.message_user(
+            request,
+            gettext("The changes to “%(title)s” are marked reviewed.")
+            % {"title": initiative.title},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            f"{self.changelist_url()}?{ChangedSinceReviewFilter.parameter_name}=yes"
+        )
+
+    # --- History: every revision with what it changed; moderators restore --------------
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        initiative = self.get_object(request, unquote(object_id))
+        if initiative is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, initiative):
+            raise PermissionDenied
+        page_form = HistoryPageForm(request.GET)
+        page = (page_form.cleaned_data["page"] if page_form.is_valid() else None) or 1
+        entries, older = history.history(initiative.pk, page=page)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("History: %(title)s") % {"title": initiative.title},
+            "subtitle": None,
+            "opts": self.opts,
+            "original": initiative,
+            "object": initiative,
+            "entries": entries,
+            "page": page,
+            "older_page": page + 1 if older else None,
+            "newer_page": page - 1 if page > 1 else None,
+            "can_restore": self.has_moderate_permission(request),
+            "review_url": self.review_url(initiative.pk),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(
+            request, "admin/initiatives/initiative/object_history.html", context
+        )
+
+    def restore_view(self, request: HttpRequest, object_id: str, version_id: int) -> HttpResponse:
+        """Confirm, then bring the initiative back to an earlier version (moderators only)."""
+        initiative = self._initiative_to_review(request, object_id)
+        version = history.versions_of(initiative.pk).filter(pk=version_id).first()
+        if version is None:
+            raise Http404
+        history_url = reverse(
+            f"{self.admin_site.name}:initiatives_initiative_history", args=[initiative.pk]
+        )
+        when = history.describe(history.RESTORED + version.revision.date_created.isoformat())
+        if request.method == "POST":
+            skipped = history.restore(version, by=request.user)
+            self.log_change(request, initiative, when)
+            self.message_user(request, when, messages.SUCCESS)
+            if skipped:
+                self.message_user(
+                    request,
+                    gettext("Not restored, as it is no longer there: %(what)s.")
+                    % {"what": "; ".join(skipped)},
+                    messages.WARNING,
+                )
+            return HttpResponseRedirect(history_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Restore an earlier version"),
+            "opts": self.opts,
+            "original": initiative,
+            "version": version,
+            "changes": history.restore_preview(version),
+            "history_url": history_url,
+        }
+        return TemplateResponse(
+            request, "admin/initiatives/initiative/restore_confirmation.html", context
+        )
 
     # --- Moderation actions: they call the model's moves, one initiative at a time ---
 
@@ -654,8 +835,36 @@ class InitiativeStatusChangeAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
+class InitiativeRowAdmin(admin.ModelAdmin):
+    """Partners, links and attachments changed on their own admin pages: each change is
+    recorded in the edit history of the initiative (or initiatives) it touches."""
+
+    @contextmanager
+    def recorded(self, request: HttpRequest, pks: Iterable) -> Iterator[None]:
+        pks = {pk for pk in pks if pk is not None}
+        with transaction.atomic():
+            for pk in pks:
+                history.record_baseline(pk)
+            yield
+            for pk in pks:
+                history.record(Initiative(pk=pk), by=request.user, comment=history.ADMIN)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        moved_from = form.initial.get("initiative") if change else None
+        with self.recorded(request, [obj.initiative_id, moved_from]):
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        with self.recorded(request, [obj.initiative_id]):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with self.recorded(request, queryset.values_list("initiative_id", flat=True)):
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(Participation)
-class ParticipationAdmin(admin.ModelAdmin):
+class ParticipationAdmin(InitiativeRowAdmin):
     list_display = ["organisation", "initiative", "role"]
     list_select_related = ["organisation", "initiative"]
     list_filter = ["role"]
@@ -664,7 +873,7 @@ class ParticipationAdmin(admin.ModelAdmin):
 
 
 @admin.register(InitiativeLink)
-class InitiativeLinkAdmin(admin.ModelAdmin):
+class InitiativeLinkAdmin(InitiativeRowAdmin):
     list_display = ["title", "url", "initiative"]
     list_select_related = ["initiative"]
     search_fields = ["title", "url", "initiative__title"]
@@ -672,7 +881,7 @@ class InitiativeLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(InitiativeRowAdmin):
     list_display = ["title", "initiative", "created"]
     list_select_related = ["initiative"]
     search_fields = ["title", "initiative__title"]

@@ -24,7 +24,6 @@ from datetime import date, datetime
 import reversion
 from django import forms
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.storage import default_storage
 from django.core.serializers import register_serializer
 from django.core.serializers.json import Deserializer as JSONDeserializer
 from django.core.serializers.json import Serializer as JSONSerializer
@@ -135,9 +134,13 @@ def register() -> None:
 
 def _current(pk: int) -> Initiative | None:
     """The initiative with everything a version holds, in a fixed number of queries."""
+    # A version's label is the row's str(), which names a partner's organisation.
+    partners = Participation.objects.select_related("organisation")
     return (
         Initiative.objects.defer("search_vector", "facet_keys")
-        .prefetch_related(*TAXONOMY, "tags", *ROWS)
+        .prefetch_related(
+            *TAXONOMY, "tags", models.Prefetch("participations", partners), "links", "attachments"
+        )
         .filter(pk=pk)
         .first()
     )
@@ -162,7 +165,7 @@ def change(initiative: Initiative, *, by, comment: str) -> Iterator[None]:
     revision with who, when, `comment` (a code of COMMENTS) and the initiative as the
     change left it, rows and tags included. An error in the block saves nothing."""
     with transaction.atomic():
-        if initiative.pk is not None and not reversion.is_active():
+        if initiative.pk is not None:
             record_baseline(initiative.pk)
         # Managed by hand: saves and relation changes inside are not recorded one by one;
         # the whole initiative is, once, at the end. The revision is dated when it begins.
@@ -181,7 +184,10 @@ def record(initiative: Initiative, *, by, comment: str) -> None:
 def record_baseline(pk: int) -> None:
     """An initiative saved before its history was kept gets its present state recorded
     before it is changed, dated when it was last saved: the change then has something to
-    be compared with, and edit forms loaded before it a version to compare."""
+    be compared with, and edit forms loaded before it a version to compare. Not inside
+    another revision (it would become part of it)."""
+    if reversion.is_active():
+        return
     if Version.objects.get_for_object_reference(Initiative, pk).exists():
         return
     current = _current(pk)
@@ -230,9 +236,9 @@ class State:
     """An initiative as a version recorded it, or as an edit form would save it."""
 
     values: dict  # field name -> value: ids for relations, sets of ids or names for M2M
-    partners: Counter  # (organisation id, role)
-    links: Counter  # (title, address)
-    attachments: Counter  # (title, file name)
+    partners: Counter | None  # (organisation id, role)
+    links: Counter | None  # (title, address)
+    attachments: Counter | None  # (title, file name)
 
 
 EMPTY = State({}, Counter(), Counter(), Counter())
@@ -263,7 +269,9 @@ def _state(version: Version, rows: Iterable[Version]) -> State:
         elif row._model is InitiativeLink:
             state.links[(row_data["title"], row_data["url"])] += 1
         elif row._model is Attachment:
-            state.attachments[(row_data["title"], _plain(Attachment.file.field, row_data["file"]))] += 1
+            state.attachments[
+                (row_data["title"], _plain(Attachment.file.field, row_data["file"]))
+            ] += 1
     return state
 
 
@@ -326,26 +334,27 @@ NAMED = {
 
 
 class Names:
-    """Display names, in the active language, of what states refer to by id: one query per
-    kind, for all the states at once."""
+    """Display names, in the active language, of what states refer to by id: read when
+    first shown, one query per kind for all the states at once."""
 
     def __init__(self, *all_states: State) -> None:
-        wanted: dict[type, set] = {}
+        self.wanted: dict[type, set] = {}
         for state in all_states:
             for model_field in COMPARED:
                 value = state.values.get(model_field.name)
                 if model_field.related_model in NAMED and value not in (None, ""):
                     ids = value if model_field.many_to_many else {value}
-                    wanted.setdefault(model_field.related_model, set()).update(ids)
-            wanted.setdefault(Organisation, set()).update(org for org, _ in state.partners)
-        self.names = {
-            model: {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids).only(*NAMED[model])}
-            for model, ids in wanted.items()
-            if ids
-        }
+                    self.wanted.setdefault(model_field.related_model, set()).update(ids)
+            if state.partners:
+                organisations = (org for org, _ in state.partners)
+                self.wanted.setdefault(Organisation, set()).update(organisations)
+        self.names: dict[type, dict] = {}
 
     def of(self, model: type, pk) -> str:
-        return self.names.get(model, {}).get(pk) or f"#{pk}"
+        if model not in self.names:
+            objects = model.objects.filter(pk__in=self.wanted.get(model, ())).only(*NAMED[model])
+            self.names[model] = {obj.pk: str(obj) for obj in objects}
+        return self.names[model].get(pk) or f"#{pk}"
 
 
 def _shown(model_field: models.Field, value, names: Names) -> str:
@@ -421,7 +430,11 @@ def diff(old: State, new: State, names: Names) -> list[Change]:
             changes.append(Change(label, words=word_diff(before, after)))
         else:
             changes.append(
-                Change(label, old=_shown(model_field, before, names), new=_shown(model_field, after, names))
+                Change(
+                    label,
+                    old=_shown(model_field, before, names),
+                    new=_shown(model_field, after, names),
+                )
             )
 
     roles = dict(Participation.Role.choices)
@@ -476,9 +489,7 @@ def history(pk: int, *, page: int = 1, per_page: int = HISTORY_PAGE) -> tuple[li
     entries = []
     for index, version in enumerate(versions[:per_page]):
         previous = versions[index + 1] if index + 1 < len(versions) else None
-        changes = (
-            diff(by_version[previous.pk], by_version[version.pk], names) if previous else None
-        )
+        changes = diff(by_version[previous.pk], by_version[version.pk], names) if previous else None
         entries.append(Entry(version, describe(version.revision.comment), changes))
     return entries, len(versions) > per_page
 
@@ -501,8 +512,8 @@ class Review:
 
     since: Version | None  # the version reviewed (None: none recorded)
     latest: Version | None
-    entries: list[Version]  # the revisions since, newest first
-    changes: list[Change]
+    entries: list[Entry]  # the revisions since, newest first (without their own changes)
+    changes: list[Change]  # all of them together, from `since` to `latest`
 
     @property
     def token(self) -> str:
@@ -520,9 +531,10 @@ def since_review(initiative: Initiative) -> Review:
     else:
         newer = list(versions)
     latest = newer[0] if newer else since
-    if not newer or latest is None:
-        return Review(since, latest, [], [])
-    return Review(since, latest, newer, compare(since, latest))
+    entries = [Entry(version, describe(version.revision.comment), None) for version in newer]
+    if not newer or since is None:
+        return Review(since, latest, entries, [])
+    return Review(since, latest, entries, compare(since, latest))
 
 
 # --- Restoring --------------------------------------------------------------------------
@@ -552,11 +564,12 @@ def restore(version: Version, *, by) -> list[str]:
             fields = [f for f in fields if f.name != "lead_organisation"]
             skipped.append(gettext("the lead organisation (it has been deleted)"))
         image = _plain(Initiative.image.field, old.get("image"))
-        if image and not default_storage.exists(image):
+        if image and not Initiative.image.field.storage.exists(image):
             fields = [f for f in fields if f.name not in ("image", "image_alt")]
             skipped.append(gettext("the image (its file is gone)"))
         for model_field in fields:
-            setattr(initiative, model_field.attname, old.get(model_field.attname))
+            if model_field.attname in old:  # a field added since keeps its value
+                setattr(initiative, model_field.attname, old[model_field.attname])
         initiative.save()
 
         for name in TAXONOMY:
@@ -578,13 +591,26 @@ def restore(version: Version, *, by) -> list[str]:
     return skipped
 
 
+def restore_preview(version: Version) -> list[Change]:
+    """What restoring `version` would change in the initiative as it is now (its status
+    and address stay, so they are not compared)."""
+    latest = versions_of(int(version.object_id)).first()
+    found = states([latest, version])
+    current, restored = found[latest.pk], found[version.pk]
+    kept = {name: current.values.get(name) for name in NOT_RESTORED}
+    restored = State(
+        {**restored.values, **kept}, restored.partners, restored.links, restored.attachments
+    )
+    return diff(current, restored, Names(current, restored))
+
+
 def _missing_targets(fields: list[models.Field], old: dict) -> set[str]:
     missing = set()
     for model_field in fields:
         value = old.get(model_field.attname)
-        if model_field.is_relation and value is not None:
-            if not model_field.related_model.objects.filter(pk=value).exists():
-                missing.add(model_field.name)
+        related = model_field.related_model
+        if related and value is not None and not related.objects.filter(pk=value).exists():
+            missing.add(model_field.name)
     return missing
 
 
@@ -603,11 +629,20 @@ def _restore_rows(pk: int, rows: list[Version]) -> list[str]:
             skipped.append(gettext("a partner (the organisation has been deleted)"))
     for row_pk, row in list(wanted[Attachment].items()):
         name = _plain(Attachment.file.field, row.field_dict["file"])
-        if not name or not default_storage.exists(name):
+        if not name or not Attachment.file.field.storage.exists(name):
             del wanted[Attachment][row_pk]
             skipped.append(
                 gettext("the attachment “%(title)s” (its file is gone)")
                 % {"title": row.field_dict["title"]}
+            )
+    for model, keep in wanted.items():
+        # A row moved to another initiative since (in the admin) stays there.
+        for row_pk in (
+            model.objects.filter(pk__in=keep).exclude(initiative_id=pk).values_list("pk", flat=True)
+        ):
+            skipped.append(
+                gettext("“%(row)s” (it belongs to another initiative now)")
+                % {"row": keep.pop(row_pk).object_repr}
             )
     # Rows the version does not have go; so does a partner row now naming another
     # organisation (two rows that swapped organisations would otherwise collide).
@@ -736,14 +771,21 @@ def conflict(error: EditConflict, yours: State) -> Conflict:
     found = states([version for version in (loaded, latest) if version is not None])
     before = found[loaded.pk] if loaded else EMPTY
     current = found[latest.pk] if latest else EMPTY
-    mine = State({**current.values, **yours.values}, yours.partners, yours.links, yours.attachments)
+    # What the form does not hold (fields, or rows without their formset) stays as it is.
+    mine = State(
+        {**current.values, **yours.values},
+        current.partners if yours.partners is None else yours.partners,
+        current.links if yours.links is None else yours.links,
+        current.attachments if yours.attachments is None else yours.attachments,
+    )
     names = Names(before, current, mine)
     return Conflict(latest, diff(before, current, names), diff(current, mine, names))
 
 
 def state_of_forms(form: forms.ModelForm, formsets: dict) -> State:
-    """The initiative as a valid submission form and its formsets would save it (fields
-    the form does not have are left out: they keep the current values)."""
+    """The initiative as a valid form and its formsets ("partners", "links", "attachments")
+    would save it. What the form has no field or formset for is left out (None): it keeps
+    the current value."""
     values = {}
     for model_field in COMPARED:
         if model_field.name not in form.fields:
@@ -757,7 +799,12 @@ def state_of_forms(form: forms.ModelForm, formsets: dict) -> State:
             values[model_field.name] = _plain(
                 model_field, getattr(form.instance, model_field.attname)
             )
-    state = State(values, Counter(), Counter(), Counter())
+    state = State(
+        values,
+        Counter() if "partners" in formsets else None,
+        Counter() if "links" in formsets else None,
+        Counter() if "attachments" in formsets else None,
+    )
     for kind, formset in formsets.items():
         for row in formset.forms:
             data = getattr(row, "cleaned_data", None) or {}
@@ -768,5 +815,7 @@ def state_of_forms(form: forms.ModelForm, formsets: dict) -> State:
             elif kind == "links":
                 state.links[(data.get("title"), data.get("url"))] += 1
             elif kind == "attachments":
-                state.attachments[(data.get("title"), _plain(Attachment.file.field, data.get("file")))] += 1
+                state.attachments[
+                    (data.get("title"), _plain(Attachment.file.field, data.get("file")))
+                ] += 1
     return state

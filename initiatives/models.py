@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
@@ -459,23 +459,25 @@ class InitiativeQuerySet(models.QuerySet):
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)
 
-    def changed_since_review(self) -> "InitiativeQuerySet":
-        """Published initiatives with a recorded change (initiatives.history) newer than
-        their last review: the moderators' queue of edits to look at."""
+    def with_review_state(self) -> "InitiativeQuerySet":
+        """Annotated `changed_since_review`: published, with a recorded change
+        (initiatives.history) newer than its last review, one subquery in the same query."""
         from reversion.models import Version
 
-        since = Coalesce("reviewed_at", "published_at")
         newer = Version.objects.filter(
             content_type__app_label="initiatives",
             content_type__model="initiative",
+            db=router.db_for_write(Initiative),
             object_id=Cast(OuterRef("pk"), models.CharField()),
             revision__date_created__gt=OuterRef("review_since"),
         )
-        return (
-            self.filter(status=Initiative.Status.PUBLISHED)
-            .alias(review_since=since)
-            .filter(Exists(newer))
+        return self.alias(review_since=Coalesce("reviewed_at", "published_at")).annotate(
+            changed_since_review=Q(status=Initiative.Status.PUBLISHED) & Exists(newer)
         )
+
+    def changed_since_review(self) -> "InitiativeQuerySet":
+        """The moderators' queue: published initiatives changed since their last review."""
+        return self.with_review_state().filter(changed_since_review=True)
 
     def with_details(self) -> "InitiativeQuerySet":
         """Everything an initiative's page shows of it (the public page, the preview, the

@@ -24,7 +24,7 @@ from taggit.models import TaggedItem
 
 from ideabank.models import profile_for
 from ideabank.slugs import slugify_nb
-from initiatives import search
+from initiatives import history, search
 from initiatives.engine import catalogue_version
 from initiatives.forms import (
     AttachmentFormSet,
@@ -152,7 +152,7 @@ def initiative_edit(request: HttpRequest, slug: str) -> HttpResponse:
         slug,
         Initiative.objects.prefetch_related(
             "purposes", "actor_types", "goals", "targets", "focus_areas", "tags"
-        ),
+        ).annotate(history_version=history.latest_version()),
     )
     return form_page(request, initiative, lead_choices(request.user, initiative))
 
@@ -168,7 +168,7 @@ def form_page(
     data, files = (request.POST, request.FILES) if posted else (None, None)
     # The form writes what was typed onto the instance, valid or not; the page's heading
     # and current image show what is saved.
-    saved = {"title": initiative.title, "image": bool(initiative.image)}
+    saved = {"title": initiative.title, "image": bool(initiative.image), "slug": initiative.slug}
 
     form = InitiativeForm(
         data,
@@ -206,13 +206,26 @@ def form_page(
         ),
     }
 
+    # The version the form was loaded from: saving over a newer one is refused (below).
+    version_form = history.VersionForm(
+        data, initial={"loaded": getattr(initiative, "history_version", None) or ""}
+    )
+    conflict = None
     if posted and not quiet:
         form_valid = form.is_valid()
         formsets["partners"].lead_organisation = form.cleaned_data.get("lead_organisation")
         formsets_valid = all([formset.is_valid() for formset in formsets.values()])
         if form_valid and formsets_valid:
-            initiative = save_initiative(request, form, formsets)
-            return after_save(request, initiative, action)
+            version = version_form.token if initiative.pk else None
+            try:
+                initiative = save_initiative(request, form, formsets, version=version)
+            except history.EditConflict as error:
+                # Nothing is saved: the page comes back with the input, both versions shown,
+                # and a button to save this input over the newer version.
+                conflict = history.conflict(error, history.state_of_forms(form, formsets))
+                initiative.slug = saved["slug"]  # the address stays what is saved
+            else:
+                return after_save(request, initiative, action)
 
     title = form["title"].value() or ""
     summary = form["summary"].value() or ""
@@ -234,12 +247,18 @@ def form_page(
             "lost_files": lost_files(form, formsets["attachments"]),
             "similar": similar,
             "email_confirmed": profile_for(request.user).email_confirmed,
+            "version_form": version_form,
+            "conflict": conflict,
         },
     )
 
 
-def save_initiative(request: HttpRequest, form: InitiativeForm, formsets: dict) -> Initiative:
-    """Write the initiative, its relations and rows: all of it or none of it."""
+def save_initiative(
+    request: HttpRequest, form: InitiativeForm, formsets: dict, *, version: str | None = None
+) -> Initiative:
+    """Write the initiative, its relations and rows: all of it or none of it. With `version`
+    (the one the form was loaded from) nothing is written if a newer one was saved since:
+    history.EditConflict."""
     initiative = form.save(commit=False)
     creating = initiative.pk is None
     if creating:
@@ -249,29 +268,38 @@ def save_initiative(request: HttpRequest, form: InitiativeForm, formsets: dict) 
     if creating or ("title" in form.changed_data and initiative.published_at is None):
         initiative.slug = unique_slug(initiative.title, exclude_pk=initiative.pk)
     try:
-        write_initiative(initiative, form, formsets, by=request.user)
+        write_initiative(initiative, form, formsets, by=request.user, version=version)
     except IntegrityError:
         # Someone took the same address a moment ago: take the next free one.
         if not Initiative.objects.filter(slug=initiative.slug).exclude(pk=initiative.pk).exists():
             raise
         initiative.slug = unique_slug(initiative.title, exclude_pk=initiative.pk)
-        write_initiative(initiative, form, formsets, by=request.user)
+        write_initiative(initiative, form, formsets, by=request.user, version=version)
     return initiative
 
 
-def write_initiative(initiative: Initiative, form: InitiativeForm, formsets: dict, *, by) -> None:
+def write_initiative(
+    initiative: Initiative, form: InitiativeForm, formsets: dict, *, by, version: str | None
+) -> None:
+    creating = initiative.pk is None
     with transaction.atomic():
-        initiative.save()
-        form.save_m2m()
-        for formset in formsets.values():
-            formset.instance = initiative
-            formset.save()
-        if initiative.is_published:
-            # It stays public; the history says who changed it, search and the catalogue
-            # see the change, and the moderators are told.
-            initiative.record_edit(by=by)
-        else:
-            Initiative.objects.filter(pk=initiative.pk).refresh_search_vectors()
+        if not creating and version is not None:
+            history.check_version(initiative.pk, version)
+        # The edit history records the whole change (fields, taxonomy, tags, rows) as one
+        # revision by `by`.
+        comment = history.CREATED if creating else history.EDITED
+        with history.change(initiative, by=by, comment=comment):
+            initiative.save()
+            form.save_m2m()
+            for formset in formsets.values():
+                formset.instance = initiative
+                formset.save()
+            if initiative.is_published:
+                # It stays public; the history says who changed it, search and the catalogue
+                # see the change, and the moderators are told.
+                initiative.record_edit(by=by)
+            else:
+                Initiative.objects.filter(pk=initiative.pk).refresh_search_vectors()
 
 
 def after_save(request: HttpRequest, initiative: Initiative, action: str) -> HttpResponse:

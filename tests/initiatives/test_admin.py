@@ -173,13 +173,17 @@ def shown_messages(response) -> list[tuple[str, str]]:
 
 
 def inline_management_data(page) -> dict[str, object]:
-    """Every inline's management form as the page rendered it, to post the form back."""
+    """Every inline's management form as the page rendered it, to post the form back (with
+    the version the page was loaded from, where the form carries one)."""
     data = {}
     for inline in page.context["inline_admin_formsets"]:
         management = inline.formset.management_form
         data.update(
             {management.add_prefix(name): management[name].value() for name in management.fields}
         )
+    version_form = getattr(page.context["adminform"].form, "version_form", None)
+    if version_form is not None:
+        data[version_form["loaded"].html_name] = version_form["loaded"].value()
     return data
 
 
