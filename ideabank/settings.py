@@ -205,6 +205,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 PERIODIC_TASKS = {
     "ideabank.tasks.retry_waiting_mail": 5 * 60,
     "ideabank.tasks.prune_finished_tasks": 24 * 3600,
+    # Edit history older than HISTORY_KEEP_DAYS, then the files no one needs any more.
+    "initiatives.tasks.prune_history": 24 * 3600,
 }
 # Finished task records (not mails) are kept this long for troubleshooting.
 TASK_RESULTS_KEEP_DAYS = 14

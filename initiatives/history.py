@@ -671,10 +671,9 @@ def referenced_files() -> set[str]:
     for model, name in ((Attachment, "file"), (Initiative, "image")):
         stored = Version.objects.get_for_model(model).values_list("serialized_data", flat=True)
         for data in stored.iterator(chunk_size=2000):
-            try:
-                value = json.loads(data)[0]["fields"].get(name)
-            except (ValueError, LookupError, TypeError):
-                continue
+            # A version that cannot be read raises: the clean-up then deletes nothing,
+            # rather than a file that version may need.
+            value = json.loads(data)[0]["fields"].get(name)
             if value:
                 names.add(value)
     return names
