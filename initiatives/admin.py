@@ -810,7 +810,8 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
                 "title": _("Reject initiatives"),
                 "opts": self.model._meta,
                 "form": form,
-                "initiatives": queryset,
+                "objects": queryset,
+                "action": "reject_selected",
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )

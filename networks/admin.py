@@ -296,7 +296,8 @@ class EventAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
                 "title": _("Cancel events"),
                 "opts": self.model._meta,
                 "form": form,
-                "events": queryset,
+                "objects": queryset,
+                "action": "cancel_selected",
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )

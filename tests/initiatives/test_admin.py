@@ -637,7 +637,7 @@ def test_reject_action_asks_for_a_reason_first(client, moderator):
     assert response.status_code == 200
     assert response.templates[0].name == "admin/initiatives/initiative/reject_confirmation.html"
     assert response.context["form"].is_bound is False
-    assert list(response.context["initiatives"]) == [initiative]
+    assert list(response.context["objects"]) == [initiative]
     assert "Matsvinn i barnehagen" in response.content.decode()
     initiative.refresh_from_db()
     assert initiative.status == Status.SUBMITTED
