@@ -1,16 +1,24 @@
 """End to end: the pages that send mail, the database task queue, its worker and a real
 SMTP server (aiosmtpd) in the test process, first unreachable and then started."""
 
+import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.conf import settings as site_settings
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tasks_db.management.commands import db_worker
 
 from ideabank.email import Recipient, send_to
@@ -231,3 +239,96 @@ def test_the_periodic_schedule_enqueues_each_job_once_however_many_workers_ask(s
     assert second == []
     job = PeriodicJob.objects.get()
     assert 290 < (job.next_run_at - job.last_enqueued_at).total_seconds() <= 300
+
+
+class StallingInbox(Inbox):
+    """Accepts mail, but holds the third message's DATA until released, then refuses it:
+    the worker sending it waits for an answer that never comes before it is killed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        self.seen = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.seen += 1
+        if self.seen == 3:
+            self.stalled.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+            return "451 Try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def worker_process(port: int) -> subprocess.Popen:
+    """`manage.py worker` in a process of its own, on the test database."""
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}"
+        f"/{database['NAME']}",
+        "PGPASSWORD": database["PASSWORD"] or "",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--interval", "0.1", "--schedule-every", "0.5"],
+        cwd=site_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="another process cannot open the in-memory SQLite test database",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_killed_while_sending_loses_nothing_and_doubles_nothing(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    port = free_port()
+    inbox = StallingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    addresses = [f"person{number}@example.org" for number in range(6)]
+    first = second = None
+    try:
+        with transaction.atomic():
+            send_to(
+                "email/initiative_submitted",
+                {"initiative": make_initiative(title="Matsvinn")},
+                [Recipient(address, "nb") for address in addresses],
+            )
+        first = worker_process(port)
+        assert inbox.stalled.wait(30), "the worker never reached the third mail"
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        inbox.release.set()
+
+        assert len(inbox.messages) == 2
+        waiting = OutgoingMail.objects.filter(status="waiting")
+        assert waiting.count() == 4
+        # The third is still claimed by the dead worker; time passes and the claim runs out.
+        assert waiting.filter(claimed_until__isnull=False).update(claimed_until=timezone.now()) == 1
+
+        second = worker_process(port)
+        wait_for(lambda: not OutgoingMail.objects.exclude(status="sent").exists())
+        time.sleep(1)  # a second round of the periodic retry finds nothing to send
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(10)
+        inbox.release.set()
+        controller.stop()
+
+    assert sorted(m["To"] for m in inbox.messages) == addresses
