@@ -21,8 +21,12 @@ install: $(VENV)/installed
 ## with the task worker (e-mail, periodic jobs) beside it; Ctrl-C stops both
 run: install data
 	$(MANAGE) local_admin
+	@# Ctrl-C reaches both: the worker finishes the task it runs, then stops (a second
+	@# signal would cut a mail off mid-send). If the server stops any other way, the
+	@# worker is told once, with SIGTERM.
 	@$(MANAGE) worker --verbosity 0 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	trap 'wait $$worker 2>/dev/null' INT; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(MANAGE) runserver 127.0.0.1:8000
 
 ## worker: the task worker alone (make run starts it beside the web server)

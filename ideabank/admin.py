@@ -147,7 +147,10 @@ class OutgoingMailAdmin(admin.ModelAdmin):
         # Mails are read, not edited; the action is the one way to change one.
         return False
 
-    @admin.action(description=_("Send the failed mails again"), permissions=["view"])
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ideabank.resend_outgoingmail")
+
+    @admin.action(description=_("Send the failed mails again"), permissions=["resend"])
     def send_again(self, request: HttpRequest, queryset) -> None:
         count = email.send_again(queryset)
         self.message_user(

@@ -21,6 +21,7 @@ set, and then a backup of what is there is taken first.
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -28,7 +29,7 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -207,9 +208,15 @@ def restore(
     """Restore a backup folder into the configured database and MEDIA_ROOT.
 
     Refused (BackupError, nothing touched) when a checksum does not match, when the
-    backup's vendor is not the target's, or when the target holds any table or any file
-    and `replace` is not set. With `replace`, what is there is backed up first (into
-    `safety_output`, BACKUP_DIR by default). Afterwards every table's row count and every
+    backup's vendor is not the target's, when media.tar holds anything but regular files
+    and folders inside it or its files are not the manifest's, or when the target holds
+    any table or any file and `replace` is not set. With `replace`, what is there is
+    backed up first (into `safety_output`, BACKUP_DIR by default).
+
+    The order keeps a failure from leaving a half-restored target: the files are unpacked
+    into a new folder beside MEDIA_ROOT and checked against the manifest, then the
+    database is restored (in one transaction), then that folder is renamed to MEDIA_ROOT
+    and only then is the old one removed. Afterwards every table's row count and every
     file's size and SHA-256 are checked against the manifest; a difference raises.
     """
     folder = Path(folder)
@@ -225,38 +232,74 @@ def restore(
         path = folder / name
         if not path.is_file() or _sha256(path) != expected:
             raise BackupError(f"{path} is missing or damaged (its SHA-256 is not the manifest's).")
+    tar_path = folder / MEDIA_TAR
+    _check_media_tar(tar_path, manifest)
+    # The real folder: a MEDIA_ROOT that is a symbolic link keeps pointing where it did.
+    media_root = Path(settings.MEDIA_ROOT).resolve()
+    _check_media_root(media_root)
 
     report = RestoreReport(folder=folder)
     tables, files = target_contents(alias)
-    if tables or files:
-        if not replace:
-            raise BackupError(
-                f"The target is not empty ({len(tables)} tables in the database, {files} files "
-                f"under {settings.MEDIA_ROOT}). Restoring replaces all of it: run again with "
-                "--yes to replace it (a backup of what is there is taken first)."
-            )
-        log("The target is not empty: backing up what is there first.")
-        report.safety_backup = backup(safety_output or Path(settings.BACKUP_DIR), alias=alias)
-        log(f"Backed up what was there to {report.safety_backup}.")
-
-    database_file = folder / DATABASE_FILES[vendor]
-    log(f"Restoring the database from {database_file}.")
-    if vendor == "postgresql":
-        connections.close_all()
-        _run_pg(
-            "pg_restore",
-            ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"],
-            connection.settings_dict,
-            database_file,
+    if (tables or files) and not replace:
+        raise BackupError(
+            f"The target is not empty ({len(tables)} tables in the database, {files} files "
+            f"under {settings.MEDIA_ROOT}). Restoring replaces all of it: run again with "
+            "--yes to replace it (a backup of what is there is taken first)."
         )
-    else:
-        _sqlite_restore(connection, database_file)
-    log(f"Restoring the files under {settings.MEDIA_ROOT}.")
-    _restore_media(folder / MEDIA_TAR, Path(settings.MEDIA_ROOT))
+
+    log(f"Unpacking the files beside {media_root}.")
+    staging = _extract_media(tar_path, manifest, media_root)
+    database_file = folder / DATABASE_FILES[vendor]
+    try:
+        if tables or files:
+            log("The target is not empty: backing up what is there first.")
+            report.safety_backup = backup(safety_output or Path(settings.BACKUP_DIR), alias=alias)
+            log(f"Backed up what was there to {report.safety_backup}.")
+        log(f"Restoring the database from {database_file}.")
+        try:
+            if vendor == "postgresql":
+                connections.close_all()
+                _run_pg(
+                    "pg_restore",
+                    [
+                        "--clean",
+                        "--if-exists",
+                        "--no-owner",
+                        "--single-transaction",
+                        "--exit-on-error",
+                    ],
+                    connection.settings_dict,
+                    database_file,
+                )
+            else:
+                _sqlite_restore(connection, database_file)
+        except (BackupError, sqlite3.Error, OSError) as error:
+            raise BackupError(
+                f"Restoring the database failed: {error}. It runs in one transaction, so the "
+                f"database is as it was, and {settings.MEDIA_ROOT} was not touched."
+                + _safety_note(report)
+            ) from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     # Cached search hits and filter panels describe the data that was there before.
     cache.clear()
 
-    _check_against_manifest(manifest, connection, report)
+    log(f"Moving the restored files to {media_root}.")
+    old = _swap_media(staging, media_root, database_file, report)
+    if old is not None:
+        try:
+            shutil.rmtree(old)
+        except OSError as error:
+            log(f"The files that were there before are left in {old} ({error}): remove it.")
+
+    try:
+        _check_against_manifest(manifest, connection, report)
+    except BackupError as error:
+        raise BackupError(
+            f"{error}. The database and {settings.MEDIA_ROOT} have been replaced by the "
+            "backup's." + _safety_note(report)
+        ) from error
     return report
 
 
@@ -264,29 +307,217 @@ def _sqlite_restore(connection: BaseDatabaseWrapper, source_file: Path) -> None:
     connection.ensure_connection()
     source = sqlite3.connect(f"file:{source_file}?mode=ro", uri=True)
     try:
-        # Copies every page: the target becomes exactly the backup, tables it had dropped.
+        # Copies every page in one step (one transaction): the target becomes exactly the
+        # backup, tables it had dropped.
         source.backup(connection.connection)
     finally:
         source.close()
 
 
-def _restore_media(tar_path: Path, media_root: Path) -> None:
-    """Replace MEDIA_ROOT's contents with the tar's regular files (nothing else extracted)."""
-    media_root.mkdir(parents=True, exist_ok=True)
-    for child in media_root.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
+def _member_problem(member: tarfile.TarInfo) -> str | None:
+    """Why a member of media.tar may not be unpacked, or None when it may."""
+    if not (member.isfile() or member.isdir()):
+        return "which is a link or a special file, not a regular file or folder"
+    if not member.name or member.name.startswith("/"):
+        return "which is an absolute path"
+    if any(part in ("", ".", "..") for part in member.name.split("/")):
+        return "a path that is not plainly inside the folder"
+    return None
+
+
+def _check_media_tar(tar_path: Path, manifest: dict) -> None:
+    """Refuse a media.tar with any member but plain files and folders inside it, or whose
+    files are not the manifest's (names and sizes). Reads the headers only."""
+    expected = {entry["name"]: entry["size"] for entry in manifest["files"]}
+    found: dict[str, int] = {}
+    try:
+        with tarfile.open(tar_path, "r:") as archive:
+            for member in archive:
+                problem = _member_problem(member)
+                if problem is None and member.isfile() and member.name in found:
+                    problem = "twice"
+                if problem:
+                    raise BackupError(
+                        f"{tar_path} holds {member.name!r}, {problem}. Refused; nothing was "
+                        "touched."
+                    )
+                if member.isfile():
+                    found[member.name] = member.size
+    except tarfile.TarError as error:
+        raise BackupError(
+            f"{tar_path} cannot be read as a tar ({error}). Refused; nothing was touched."
+        ) from error
+    if found != expected:
+        differences = [
+            f"{name} is not in the manifest" for name in sorted(set(found) - set(expected))
+        ]
+        differences += [f"{name} is missing" for name in sorted(set(expected) - set(found))]
+        differences += [
+            f"{name} has {found[name]} bytes, the manifest says {expected[name]}"
+            for name in sorted(set(found) & set(expected))
+            if found[name] != expected[name]
+        ]
+        raise BackupError(
+            f"{tar_path} does not hold the manifest's files ({'; '.join(differences)}). "
+            "Refused; nothing was touched."
+        )
+
+
+def _check_media_root(media_root: Path) -> None:
+    if media_root.exists() and not media_root.is_dir():
+        raise BackupError(
+            f"MEDIA_ROOT ({media_root}) is not a folder. Refused; nothing was touched."
+        )
+    if media_root.is_dir() and media_root.is_mount():
+        raise BackupError(
+            f"MEDIA_ROOT ({media_root}) is a mount point; the restore unpacks the files beside "
+            "it and renames that folder into its place, which a mount point does not allow. "
+            "Point MEDIA_ROOT at a folder inside the mounted file system. Refused; nothing "
+            "was touched."
+        )
+
+
+def _extract_media(tar_path: Path, manifest: dict, media_root: Path) -> Path:
+    """Unpack media.tar into a new folder beside MEDIA_ROOT (same file system, so it can
+    be renamed into its place) and check its files against the manifest; return it.
+    Removed again, and BackupError raised, when anything fails."""
+    media_root.parent.mkdir(parents=True, exist_ok=True)
+    staging = media_root.with_name(f".{media_root.name}.restore-{secrets.token_hex(4)}")
+    staging.mkdir()
+    try:
+        with tarfile.open(tar_path, "r:") as archive:
+            if hasattr(tarfile, "data_filter"):
+                # Refuses what _check_media_tar already refused, and drops owners and
+                # setuid/group/other-write mode bits.
+                archive.extractall(staging, filter="data")
+            else:
+                # Every member is a plain file or folder with a plain relative path
+                # (_check_media_tar): write them without anything tarfile would set.
+                for member in archive:
+                    target = staging.joinpath(*member.name.split("/"))
+                    if member.isdir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.extractfile(member) as source, open(target, "xb") as out:
+                        shutil.copyfileobj(source, out, CHUNK)
+        problems = []
+        unpacked = {
+            path.relative_to(staging).as_posix(): path
+            for path in staging.rglob("*")
+            if not path.is_dir() or path.is_symlink()
+        }
+        for entry in manifest["files"]:
+            path = unpacked.pop(entry["name"], None)
+            if path is None or path.is_symlink() or not path.is_file():
+                problems.append(f"{entry['name']} is missing")
+            elif path.stat().st_size != entry["size"] or _sha256(path) != entry["sha256"]:
+                problems.append(f"{entry['name']}: its size or SHA-256 is not the manifest's")
+        problems += [f"{name} is not in the manifest" for name in sorted(unpacked)]
+        if problems:
+            raise BackupError(
+                f"The files unpacked from {tar_path} are not the manifest's: "
+                + "; ".join(problems)
+                + ". Refused; nothing was touched."
+            )
+        if media_root.is_dir():
+            shutil.copymode(media_root, staging)
+    except (tarfile.TarError, OSError) as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BackupError(
+            f"Unpacking {tar_path} failed ({error}). Refused; nothing was touched."
+        ) from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _swap_media(
+    staging: Path, media_root: Path, database_file: Path, report: RestoreReport
+) -> Path | None:
+    """Rename `staging` to MEDIA_ROOT; return where the old MEDIA_ROOT went (or None).
+
+    Runs after the database was restored: a failure says what state the target is in."""
+    if not media_root.exists():
+        try:
+            staging.rename(media_root)
+        except OSError as error:
+            raise BackupError(
+                _half_restored(
+                    database_file,
+                    f"moving the restored files into place failed ({error})",
+                    f"{media_root} does not exist; the restored files are in {staging}",
+                    f"mv {staging} {media_root}",
+                    report,
+                )
+            ) from error
+        return None
+    old = media_root.with_name(f".{media_root.name}.old-{secrets.token_hex(4)}")
+    try:
+        media_root.rename(old)
+    except OSError as error:
+        raise BackupError(
+            _half_restored(
+                database_file,
+                f"moving the old files aside failed ({error})",
+                f"{media_root} still holds the files that were there before; the restored "
+                f"files are in {staging}",
+                f"mv {media_root} {old} && mv {staging} {media_root} && rm -r {old}",
+                report,
+            )
+        ) from error
+    try:
+        staging.rename(media_root)
+    except OSError as error:
+        try:
+            old.rename(media_root)
+        except OSError:
+            state = (
+                f"{media_root} does not exist: the files that were there before are in {old}, "
+                f"the restored files in {staging}"
+            )
+            steps = f"mv {staging} {media_root} && rm -r {old}"
         else:
-            child.unlink()
-    with tarfile.open(tar_path) as archive:
-        for member in archive:
-            relative = PurePosixPath(member.name)
-            if not member.isfile() or relative.is_absolute() or ".." in relative.parts:
-                raise BackupError(f"{tar_path} holds {member.name!r}, which is not a plain file.")
-            target = media_root.joinpath(*relative.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.extractfile(member) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out, CHUNK)
+            state = (
+                f"{media_root} still holds the files that were there before; the restored "
+                f"files are in {staging}"
+            )
+            steps = f"mv {media_root} {old} && mv {staging} {media_root} && rm -r {old}"
+        raise BackupError(
+            _half_restored(
+                database_file,
+                f"moving the restored files into place failed ({error})",
+                state,
+                steps,
+                report,
+            )
+        ) from error
+    return old
+
+
+def _half_restored(
+    database_file: Path, failure: str, media_state: str, steps: str, report: RestoreReport
+) -> str:
+    return (
+        f"The database has been restored from {database_file}, but {failure}. The target "
+        f"is half restored: the database is the backup's, and {media_state}. To finish the "
+        f"restore by hand, run `{steps}` (the restored files were already checked against "
+        "the manifest)."
+        + _safety_note(report)
+    )
+
+
+def _safety_note(report: RestoreReport) -> str:
+    if report.safety_backup is not None:
+        return (
+            " To go back to what was there before, restore the backup taken first: "
+            f"`manage.py restore {report.safety_backup} --yes`."
+        )
+    return (
+        " The target was empty before (no backup of it was taken): to start again, empty "
+        "the database and MEDIA_ROOT and run the restore again."
+    )
 
 
 def _check_against_manifest(

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from email.utils import make_msgid
+from smtplib import SMTPConnectError, SMTPException, SMTPHeloError, SMTPServerDisconnected
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -163,6 +164,12 @@ def deliver(mail_id: int) -> str:
     while sending leaves a claim that runs out after MAIL_CLAIM_SECONDS, and the
     periodic retry takes the mail up again.
     """
+    return deliver_reporting_server(mail_id)[0]
+
+
+def deliver_reporting_server(mail_id: int) -> tuple[str, bool]:
+    """deliver(), and whether the mail server could not be reached at all (so a batch
+    stops instead of waiting EMAIL_TIMEOUT for every mail in it)."""
     now = timezone.now()
     claimed = (
         OutgoingMail.objects.due(now)
@@ -174,17 +181,31 @@ def deliver(mail_id: int) -> str:
     )
     mail = OutgoingMail.objects.filter(pk=mail_id).first()
     if mail is None:
-        return "missing"
+        return "missing", False
     if not claimed:
-        return mail.status
+        return mail.status, False
     try:
         message(mail).send()
     except Exception as error:  # any failure to hand over: refused, unreachable, timeout
-        return _failed(mail, error)
-    OutgoingMail.objects.filter(pk=mail.pk).update(
-        status=OutgoingMail.Status.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
-    )
-    return OutgoingMail.Status.SENT
+        return _failed(mail, error), server_unreachable(error)
+    sent = {"status": OutgoingMail.Status.SENT, "sent_at": timezone.now(), "claimed_until": None}
+    if mail.template in SECRET_TEMPLATES:
+        # The link in it opens an account: once sent, the outbox need not keep it.
+        sent["body"] = SECRET_REMOVED
+    OutgoingMail.objects.filter(pk=mail.pk).update(last_error="", **sent)
+    return OutgoingMail.Status.SENT, False
+
+
+# Mails that carry a link that signs someone in or sets their password.
+SECRET_TEMPLATES = {"password_reset", "email/account_confirm"}
+SECRET_REMOVED = "(Removed once sent: it held a personal link.)"
+
+
+def server_unreachable(error: Exception) -> bool:
+    """Whether `error` says the server is away (not that it refused this one mail)."""
+    if isinstance(error, SMTPServerDisconnected | SMTPConnectError | SMTPHeloError):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, SMTPException)
 
 
 def message(mail: OutgoingMail) -> EmailMessage:

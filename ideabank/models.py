@@ -179,6 +179,7 @@ class OutgoingMail(models.Model):
         verbose_name = _("outgoing mail")
         verbose_name_plural = _("outgoing mail")
         ordering = ["-created", "-id"]
+        permissions = [("resend_outgoingmail", _("Can send failed mail again"))]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="mail_due")]
 
     def __str__(self) -> str:

@@ -197,6 +197,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 MAIL_RETRY_DELAYS = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]
 # How long a worker may take to hand one mail to the server before another worker may try.
 MAIL_CLAIM_SECONDS = 300
+# The outbox keeps a sent mail this many days (to answer "did it go?"), a failed one longer.
+MAIL_KEEP_DAYS = env_int("MAIL_KEEP_DAYS", 30)
+FAILED_MAIL_KEEP_DAYS = 90
 
 # The task queue: work that may fail or take long runs outside the request, in
 # `manage.py worker` (docs/task-queue.md). The queue is a table in our own database.
@@ -205,6 +208,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 PERIODIC_TASKS = {
     "ideabank.tasks.retry_waiting_mail": 5 * 60,
     "ideabank.tasks.prune_finished_tasks": 24 * 3600,
+    "ideabank.tasks.forget_old_mail": 24 * 3600,
     # Edit history older than HISTORY_KEEP_DAYS, then the files no one needs any more.
     "initiatives.tasks.prune_history": 24 * 3600,
 }

@@ -24,8 +24,12 @@ def deliver_mail(mail_ids: list[int]) -> dict[str, int]:
     """Send the outbox mails `mail_ids` (those still waiting and due); count by outcome."""
     outcomes: dict[str, int] = {}
     for mail_id in mail_ids:
-        outcome = email.deliver(mail_id)
+        outcome, server_away = email.deliver_reporting_server(mail_id)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if server_away:
+            # The rest would each wait EMAIL_TIMEOUT for nothing, holding up the worker;
+            # they stay waiting, and the periodic retry tries again.
+            break
     return outcomes
 
 
@@ -46,6 +50,24 @@ def prune_finished_tasks() -> None:
     """Forget finished task records after TASK_RESULTS_KEEP_DAYS (sent mails stay in the
     outbox table; this is the queue's own bookkeeping)."""
     call_command("prune_db_task_results", min_age_days=settings.TASK_RESULTS_KEEP_DAYS, verbosity=0)
+
+
+@task()
+def forget_old_mail() -> int:
+    """Delete sent mails after MAIL_KEEP_DAYS and failed ones after FAILED_MAIL_KEEP_DAYS:
+    the outbox holds what people wrote and links meant for them."""
+    now = timezone.now()
+    deleted, _ = OutgoingMail.objects.filter(
+        Q(
+            status=OutgoingMail.Status.SENT,
+            sent_at__lt=now - timedelta(days=settings.MAIL_KEEP_DAYS),
+        )
+        | Q(
+            status=OutgoingMail.Status.FAILED,
+            next_attempt_at__lt=now - timedelta(days=settings.FAILED_MAIL_KEEP_DAYS),
+        )
+    ).delete()
+    return deleted
 
 
 def enqueue_due_periodic_tasks(now=None) -> list[str]:

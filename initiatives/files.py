@@ -4,8 +4,9 @@ An initiative's image or attachment that is replaced or removed is not deleted a
 the edit history can restore an earlier version of the initiative, with its image and
 attachments, so a file stays while a kept history version names it. The history is
 pruned after settings.HISTORY_KEEP_DAYS (`initiatives.tasks.prune_history`); a file that
-then neither a row nor a kept version names is an orphan, and the periodic job
-`remove_orphaned_files` (or `manage.py orphaned_files --delete`) removes it.
+then neither a row nor a kept version names is an orphan, and `remove_orphaned_files`
+(run by the daily `prune_history` job after it prunes, or `manage.py orphaned_files
+--delete`) removes it.
 
 Only the upload folders below are ever listed or touched, never anything else in
 MEDIA_ROOT; and only files older than MIN_AGE, so an upload whose row is still being

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import CASCADE, Count, F, OuterRef, ProtectedError, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractYear, Lower
 from django.db.models.lookups import Exact
 from django.urls import reverse
@@ -176,6 +176,21 @@ class Network(TimeStampedModel):
             )
 
 
+def protect_live_memberships(collector, field, sub_objs, using) -> None:
+    """on_delete for Membership.network: a network with active memberships or requests to
+    join is not deleted (ProtectedError, which the admin shows as the reason): the members
+    are told when their memberships end (Membership.end), the requesters when declined.
+    Ended memberships, already told, go with the network."""
+    live = list(sub_objs.exclude(status=Membership.Status.ENDED))
+    if live:
+        raise ProtectedError(
+            f"Cannot delete the network: it has {len(live)} active memberships or requests "
+            f"to join ('{field.model.__name__}.{field.name}'); end or decline them first.",
+            live,
+        )
+    CASCADE(collector, field, sub_objs, using)
+
+
 class MembershipQuerySet(models.QuerySet):
     def active(self) -> "MembershipQuerySet":
         return self.filter(status=Membership.Status.ACTIVE)
@@ -198,7 +213,10 @@ class Membership(TimeStampedModel):
         ENDED = "ended", _("Ended")
 
     network = models.ForeignKey(
-        Network, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("network")
+        Network,
+        on_delete=protect_live_memberships,
+        related_name="memberships",
+        verbose_name=_("network"),
     )
     organisation = models.ForeignKey(
         Organisation,
@@ -798,10 +816,7 @@ class Event(TimeStampedModel):
                 update_fields=["cancelled_at", "cancelled_by", "cancellation_reason", "updated"]
             )
             told = 0
-            live = self.registrations.filter(
-                status__in=[EventRegistration.Status.CONFIRMED, EventRegistration.Status.WAITING]
-            ).order_by("created", "pk")
-            for registration in live:
+            for registration in self.registrations.live().order_by("created", "pk"):
                 registration.event = self
                 with translation.override(registration.language):
                     calendar = cancellation_calendar(self, attendee=registration.email)
@@ -821,9 +836,16 @@ class Event(TimeStampedModel):
         """Raise RegistrationRefused, saying why, when `email` cannot register now: the
         event is cancelled, over, takes no registrations, or has the address already."""
         self._check_open_for_registration()
-        live = self.registrations.exclude(status=EventRegistration.Status.CANCELLED)
-        if live.filter(email__iexact=email.strip()).exists():
+        if self.has_registration_for(email):
             raise RegistrationRefused(_("This e-mail address is already registered."))
+
+    def has_registration_for(self, email: str, *, other_than=None) -> bool:
+        """Whether `email` (in any case) is among the event's live registrations, leaving
+        out `other_than` (a registration whose address is being changed)."""
+        live = self.registrations.live().filter(email__iexact=email.strip())
+        if other_than is not None and other_than.pk is not None:
+            live = live.exclude(pk=other_than.pk)
+        return live.exists()
 
     def _check_open_for_registration(self) -> None:
         if self.is_cancelled:
@@ -832,7 +854,7 @@ class Event(TimeStampedModel):
             raise RegistrationRefused(_("This event does not take registrations."))
         if self.registration == self.Registration.CLOSED:
             raise RegistrationRefused(_("Registration for this event is closed."))
-        if self.ends_at <= timezone.now():
+        if self.is_over:
             raise RegistrationRefused(_("This event has already taken place."))
 
     def _has_free_place(self) -> bool:
@@ -843,7 +865,7 @@ class Event(TimeStampedModel):
 
     def fill_free_places(self) -> list["EventRegistration"]:
         """After the capacity was raised: move the waiting list up into the new places."""
-        if self.ends_at <= timezone.now() or self.is_cancelled:
+        if self.is_over or self.is_cancelled:
             return []
         with transaction.atomic():
             Event.objects.select_for_update().filter(pk=self.pk).first()
@@ -911,6 +933,18 @@ def new_cancel_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# A live registration holds a place or waits for one: everything but a cancelled one. The
+# database's once-per-address rule and EventRegistrationQuerySet.live() both read this.
+LIVE_REGISTRATION = ~Q(status="cancelled")
+
+
+class EventRegistrationQuerySet(models.QuerySet):
+    def live(self) -> "EventRegistrationQuerySet":
+        """Confirmed and waiting registrations: those an address may have once per event,
+        and those told when the event is cancelled."""
+        return self.filter(LIVE_REGISTRATION)
+
+
 class EventRegistration(TimeStampedModel):
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", _("Confirmed")
@@ -943,6 +977,8 @@ class EventRegistration(TimeStampedModel):
         pgettext_lazy("registration", "cancelled at"), null=True, blank=True
     )
 
+    objects = EventRegistrationQuerySet.as_manager()
+
     class Meta:
         ordering = ["event", "created", "pk"]
         verbose_name = _("registration")
@@ -951,7 +987,7 @@ class EventRegistration(TimeStampedModel):
             models.UniqueConstraint(
                 Lower("email"),
                 "event",
-                condition=~Q(status="cancelled"),
+                condition=LIVE_REGISTRATION,
                 name="registration_once_per_email",
                 violation_error_message=_(
                     "This e-mail address is already registered for the event."
@@ -978,7 +1014,7 @@ class EventRegistration(TimeStampedModel):
             self.status = self.Status.CANCELLED
             self.cancelled_at = timezone.now()
             self.save(update_fields=["status", "cancelled_at", "updated"])
-            if held_place and event.ends_at > timezone.now() and not event.is_cancelled:
+            if held_place and not event.is_over and not event.is_cancelled:
                 event._fill_free_places()
 
     @property

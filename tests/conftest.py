@@ -27,7 +27,7 @@ def _fresh_facet_engine(settings):
 @pytest.fixture(autouse=True)
 def _tasks_run_at_once(settings):
     # Queued tasks (e-mail) run when enqueued, after the commit, so mail lands in
-    # `mailoutbox` as the on-commit callbacks run. tests/ideabank/test_task_queue.py runs
+    # `mailoutbox` as the on-commit callbacks run. tests/ideabank/test_mail_delivery.py runs
     # the real database queue and worker.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 

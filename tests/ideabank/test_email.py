@@ -3,9 +3,10 @@ never sent twice, failures shown to administrators."""
 
 import logging
 from datetime import timedelta
-from smtplib import SMTPServerDisconnected
+from smtplib import SMTPRecipientsRefused, SMTPServerDisconnected
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.urls import reverse
@@ -14,7 +15,7 @@ from django.utils import timezone
 from ideabank import email
 from ideabank.email import Recipient, send_to
 from ideabank.models import OutgoingMail, profile_for
-from ideabank.tasks import retry_waiting_mail
+from ideabank.tasks import deliver_mail, forget_old_mail, retry_waiting_mail
 from tests.factories import make_initiative, make_moderator, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
@@ -198,10 +199,17 @@ def test_a_refused_mail_waits_longer_after_each_try_then_fails_and_is_logged(
 
 
 def test_administrators_see_failed_mails_and_send_them_again(
-    admin_client, settings, mailoutbox, django_capture_on_commit_callbacks
+    admin_client, client, settings, mailoutbox, django_capture_on_commit_callbacks
 ):
     settings.MAIL_RETRY_DELAYS = []
     mail = queued("lost@example.org")
+    # Staff who may read the outbox but not send again are not offered the action.
+    reader = make_user(username="reader", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_outgoingmail"))
+    client.force_login(reader)
+    changelist = client.get(reverse("admin:ideabank_outgoingmail_changelist"))
+    assert changelist.status_code == 200
+    assert "send_again" not in changelist.text
     settings.EMAIL_BACKEND = REFUSING
     email.deliver(mail.pk)
     sent = queued("fine@example.org")
@@ -265,3 +273,70 @@ def test_moderators_are_told_of_a_submission_each_in_their_language(
     subjects = {mail.to[0]: mail.subject for mail in mailoutbox}
     assert subjects[norwegian.email].startswith("Nytt tiltak")
     assert subjects[english.email].startswith("New initiative")
+
+
+class UnreachableBackend(BaseEmailBackend):
+    """A mail server whose address does not answer."""
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+class RefusingOneBackend(BaseEmailBackend):
+    """A server that answers but refuses one recipient."""
+
+    def send_messages(self, messages):
+        if messages[0].to == ["refused@example.org"]:
+            raise SMTPRecipientsRefused({"refused@example.org": (550, b"No such user")})
+        return len(messages)
+
+
+def test_a_batch_stops_at_an_unreachable_server_and_goes_on_past_a_refused_mail(settings):
+    mails = [queued(f"person{number}@example.org") for number in range(3)]
+    settings.EMAIL_BACKEND = "tests.ideabank.test_email.UnreachableBackend"
+
+    outcomes = deliver_mail.call([mail.pk for mail in mails])
+
+    assert outcomes == {"waiting": 1}
+    assert list(OutgoingMail.objects.order_by("pk").values_list("attempts", flat=True)) == [1, 0, 0]
+
+    refused = queued("refused@example.org")
+    fine = queued("fine@example.org")
+    settings.EMAIL_BACKEND = "tests.ideabank.test_email.RefusingOneBackend"
+    assert deliver_mail.call([refused.pk, fine.pk]) == {"waiting": 1, "sent": 1}
+
+
+def test_a_sent_mail_with_a_personal_link_keeps_no_copy_of_it(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_user(username="kari", email="kari@example.org")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:password_reset"), {"email": "kari@example.org"})
+
+    (mail,) = mailoutbox
+    assert "/konto/" in mail.body
+    stored = OutgoingMail.objects.get()
+    assert stored.status == "sent"
+    assert stored.body == email.SECRET_REMOVED
+
+
+def test_old_mail_is_forgotten(settings):
+    settings.MAIL_KEEP_DAYS = 30
+    long_ago = timezone.now() - timedelta(days=31)
+    old_sent, new_sent, waiting, old_failed, new_failed = (queued() for _ in range(5))
+    OutgoingMail.objects.filter(pk=old_sent.pk).update(status="sent", sent_at=long_ago)
+    OutgoingMail.objects.filter(pk=new_sent.pk).update(status="sent", sent_at=timezone.now())
+    OutgoingMail.objects.filter(pk=waiting.pk).update(next_attempt_at=long_ago)
+    OutgoingMail.objects.filter(pk=old_failed.pk).update(
+        status="failed", next_attempt_at=timezone.now() - timedelta(days=91)
+    )
+    OutgoingMail.objects.filter(pk=new_failed.pk).update(status="failed", next_attempt_at=long_ago)
+
+    assert forget_old_mail.call() == 2
+
+    assert set(OutgoingMail.objects.values_list("pk", flat=True)) == {
+        new_sent.pk,
+        waiting.pk,
+        new_failed.pk,
+    }
