@@ -12,16 +12,21 @@ A backup is one folder, named by its UTC time, holding:
 The folder is written as `<name>.partial` and renamed when complete, so a folder without
 that suffix is a whole backup. It holds personal data: it is readable by its owner only.
 
-Restoring checks the checksums before it touches anything, restores the database and
-MEDIA_ROOT, then checks them against the manifest. It replaces data only when told to:
-a target with any table, or any file under MEDIA_ROOT, is refused unless `replace` is
-set, and then a backup of what is there is taken first.
+Restoring checks everything it can before it touches anything: the checksums, and every
+member of `media.tar` (regular files and folders only, plain paths inside it, the
+manifest's files). It unpacks the files into a new folder beside MEDIA_ROOT and checks
+them, restores the database (in one transaction), renames that folder into MEDIA_ROOT's
+place and only then removes the old one; a failure after the database was restored says
+what state the target is in. Then it checks everything against the manifest. It replaces
+data only when told to: a target with any table, or any file under MEDIA_ROOT, is refused
+unless `replace` is set, and then a backup of what is there is taken first.
 """
 
 import hashlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -274,10 +279,14 @@ def restore(
             else:
                 _sqlite_restore(connection, database_file)
         except (BackupError, sqlite3.Error, OSError) as error:
+            taken = (
+                f" (The backup of it taken first, {report.safety_backup}, is not needed.)"
+                if report.safety_backup
+                else ""
+            )
             raise BackupError(
                 f"Restoring the database failed: {error}. It runs in one transaction, so the "
-                f"database is as it was, and {settings.MEDIA_ROOT} was not touched."
-                + _safety_note(report)
+                f"database is as it was, and {settings.MEDIA_ROOT} was not touched.{taken}"
             ) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -439,6 +448,13 @@ def _swap_media(
     """Rename `staging` to MEDIA_ROOT; return where the old MEDIA_ROOT went (or None).
 
     Runs after the database was restored: a failure says what state the target is in."""
+    old = media_root.with_name(f".{media_root.name}.old-{secrets.token_hex(4)}")
+    staging_, media_root_, old_ = (shlex.quote(str(path)) for path in (staging, media_root, old))
+    old_kept = (
+        f"{media_root} still holds the files that were there before; the restored files are "
+        f"in {staging}"
+    )
+    swap_by_hand = f"mv {media_root_} {old_} && mv {staging_} {media_root_} && rm -r {old_}"
     if not media_root.exists():
         try:
             staging.rename(media_root)
@@ -448,12 +464,11 @@ def _swap_media(
                     database_file,
                     f"moving the restored files into place failed ({error})",
                     f"{media_root} does not exist; the restored files are in {staging}",
-                    f"mv {staging} {media_root}",
+                    f"mv {staging_} {media_root_}",
                     report,
                 )
             ) from error
         return None
-    old = media_root.with_name(f".{media_root.name}.old-{secrets.token_hex(4)}")
     try:
         media_root.rename(old)
     except OSError as error:
@@ -461,9 +476,8 @@ def _swap_media(
             _half_restored(
                 database_file,
                 f"moving the old files aside failed ({error})",
-                f"{media_root} still holds the files that were there before; the restored "
-                f"files are in {staging}",
-                f"mv {media_root} {old} && mv {staging} {media_root} && rm -r {old}",
+                old_kept,
+                swap_by_hand,
                 report,
             )
         ) from error
@@ -477,13 +491,9 @@ def _swap_media(
                 f"{media_root} does not exist: the files that were there before are in {old}, "
                 f"the restored files in {staging}"
             )
-            steps = f"mv {staging} {media_root} && rm -r {old}"
+            steps = f"mv {staging_} {media_root_} && rm -r {old_}"
         else:
-            state = (
-                f"{media_root} still holds the files that were there before; the restored "
-                f"files are in {staging}"
-            )
-            steps = f"mv {media_root} {old} && mv {staging} {media_root} && rm -r {old}"
+            state, steps = old_kept, swap_by_hand
         raise BackupError(
             _half_restored(
                 database_file,
@@ -503,8 +513,7 @@ def _half_restored(
         f"The database has been restored from {database_file}, but {failure}. The target "
         f"is half restored: the database is the backup's, and {media_state}. To finish the "
         f"restore by hand, run `{steps}` (the restored files were already checked against "
-        "the manifest)."
-        + _safety_note(report)
+        "the manifest)." + _safety_note(report)
     )
 
 

@@ -11,8 +11,10 @@ class Command(BaseCommand):
     help = (
         "Restore a folder written by `manage.py backup` into the configured database and "
         "MEDIA_ROOT, then check every table's row count and every file against its manifest. "
-        "A database with any table, or a MEDIA_ROOT with any file, is replaced only with "
-        "--yes, after a backup of it is taken into BACKUP_DIR."
+        "Everything is checked and the files unpacked beside MEDIA_ROOT before the database "
+        "is touched; the unpacked folder then replaces MEDIA_ROOT. A database with any "
+        "table, or a MEDIA_ROOT with any file, is replaced only with --yes, after a backup "
+        "of it is taken into BACKUP_DIR."
     )
 
     def add_arguments(self, parser) -> None:
