@@ -668,14 +668,16 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
         """The changes shown on the review page are looked at: off the queue, until the next."""
         initiative = self._initiative_to_review(request, object_id)
         seen = history.VersionForm(request.POST)
-        if seen.token != history.token_of(initiative.pk):
+        try:
+            # The version shown is the one marked, checked and marked with the row locked.
+            history.mark_reviewed(initiative, seen.token, by=request.user)
+        except history.EditConflict:
             self.message_user(
                 request,
                 gettext("It was changed again while you looked: here are the newest changes."),
                 messages.WARNING,
             )
             return HttpResponseRedirect(self.review_url(initiative.pk))
-        initiative.mark_reviewed(by=request.user)
         self.log_change(request, initiative, gettext("Marked the changes reviewed."))
         self.message_user(
             request,
@@ -842,7 +844,9 @@ class InitiativeRowAdmin(admin.ModelAdmin):
 
     @contextmanager
     def recorded(self, request: HttpRequest, pks: Iterable) -> Iterator[None]:
-        pks = {pk for pk in pks if pk is not None}
+        # In order: each initiative's row is locked (record_baseline), and two bulk deletes
+        # locking the same rows in different orders could deadlock.
+        pks = sorted({pk for pk in pks if pk is not None})
         with transaction.atomic():
             for pk in pks:
                 history.record_baseline(pk)

@@ -8,8 +8,11 @@ written with this module's serializer (FORMAT), which adds their tag names.
 
 Every code path that changes an initiative does it inside `change()` (the admin's change
 form, which saves in several steps, calls `record_baseline()` before and `record()`
-after): the revision is written once, at the end of the change, from what the database
-then holds, so it is exactly what was saved, in a fixed number of queries.
+after; the status moves, in the model, send `status_moving` and `status_moved`, which
+`register()` connects to the same two): the revision is written once, at the end of the
+change, from what the database then holds, so it is exactly what was saved, in a fixed
+number of queries. It is written with the initiative's row locked, so an initiative's
+versions are numbered in the order their changes were saved: "newer" is "a higher id".
 """
 
 import difflib
@@ -29,7 +32,7 @@ from django.core.serializers.json import Deserializer as JSONDeserializer
 from django.core.serializers.json import Serializer as JSONSerializer
 from django.core.validators import RegexValidator
 from django.db import models, router, transaction
-from django.db.models import CharField, OuterRef, Subquery
+from django.db.models import CharField, Exists, OuterRef, Subquery
 from django.db.models.functions import Cast
 from django.utils import formats, timezone
 from django.utils.text import capfirst
@@ -51,6 +54,8 @@ from initiatives.models import (
     Participation,
     Purpose,
     Target,
+    status_moved,
+    status_moving,
 )
 
 # --- What is recorded -----------------------------------------------------------------
@@ -62,7 +67,14 @@ ROWS = {"participations": Participation, "links": InitiativeLink, "attachments":
 TAXONOMY = ("purposes", "actor_types", "goals", "targets", "focus_areas")
 # Not in a version: derived search indexes and the moderators' review bookkeeping (marking
 # an initiative reviewed is not a change to it). Tags are added by the serializer.
-NOT_RECORDED = ("search_vector", "facet_keys", "reviewed_at", "reviewed_by", "tags")
+NOT_RECORDED = (
+    "search_vector",
+    "facet_keys",
+    "reviewed_version",
+    "reviewed_at",
+    "reviewed_by",
+    "tags",
+)
 # Recorded but neither compared nor restored: timestamps, who created it, and what only the
 # moderation moves change (the status is compared: a status change is a change).
 NOT_COMPARED = {
@@ -78,6 +90,7 @@ NOT_COMPARED = {
     "partners",  # compared as rows
     "search_vector",
     "facet_keys",
+    "reviewed_version",
     "reviewed_at",
     "reviewed_by",
 }
@@ -127,17 +140,22 @@ def register() -> None:
     reversion.register(Initiative, format=FORMAT, exclude=NOT_RECORDED, follow=tuple(ROWS))
     for model in ROWS.values():
         reversion.register(model)
+    # Every status move is recorded (the model sends these inside the move's transaction).
+    status_moving.connect(_before_move, sender=Initiative, dispatch_uid="history-moving")
+    status_moved.connect(_after_move, sender=Initiative, dispatch_uid="history-moved")
 
 
 # --- Recording --------------------------------------------------------------------------
 
 
-def _current(pk: int) -> Initiative | None:
-    """The initiative with everything a version holds, in a fixed number of queries."""
+def _current(pk: int, *, lock: bool = False) -> Initiative | None:
+    """The initiative with everything a version holds, in a fixed number of queries; with
+    `lock`, its row locked until the transaction ends."""
     # A version's label is the row's str(), which names a partner's organisation.
     partners = Participation.objects.select_related("organisation")
+    initiatives = Initiative.objects.select_for_update() if lock else Initiative.objects
     return (
-        Initiative.objects.defer("search_vector", "facet_keys")
+        initiatives.defer("search_vector", "facet_keys")
         .prefetch_related(
             *TAXONOMY, "tags", models.Prefetch("participations", partners), "links", "attachments"
         )
@@ -151,7 +169,11 @@ def _person(user):
 
 
 def _add(initiative: Initiative, by, comment: str) -> None:
-    current = _current(initiative.pk)
+    # The row stays locked until the change commits (record_baseline() locked it already
+    # where the change began with it): an initiative's versions get their ids in the order
+    # the changes are saved, each holding what the ones before saved (every other change
+    # and "mark reviewed" waits), so the review queue can compare versions by id.
+    current = _current(initiative.pk, lock=True)
     if current is None:
         return
     reversion.set_user(_person(by))
@@ -181,14 +203,38 @@ def record(initiative: Initiative, *, by, comment: str) -> None:
         _add(initiative, by, comment)
 
 
+def _before_move(sender, *, initiative: Initiative, **kwargs) -> None:
+    record_baseline(initiative.pk)
+
+
+def _after_move(sender, *, initiative: Initiative, move: str, by, **kwargs) -> None:
+    """A status move is a change (who, when, the new status); publishing is also a review:
+    the initiative is marked reviewed at the version the move recorded."""
+    record(initiative, by=by, comment=move)
+    if move == "publish":
+        # The newest saved version: this move's, unless the move is part of a larger
+        # revision still open (saved when it closes, so newer: the queue shows it).
+        version = token_of(initiative.pk)
+        if version:
+            initiative.mark_reviewed(by=by, version=int(version))
+
+
 def record_baseline(pk: int) -> None:
-    """An initiative saved before its history was kept gets its present state recorded
-    before it is changed, dated when it was last saved: the change then has something to
-    be compared with, and edit forms loaded before it a version to compare. Not inside
-    another revision (it would become part of it)."""
-    if reversion.is_active():
-        return
-    if Version.objects.get_for_object_reference(Initiative, pk).exists():
+    """Begin a change of an initiative (in the change's transaction, before anything is
+    written): lock its row until the transaction ends, so changes to it are made one after
+    the other, each recorded with what the one before saved; and if it was saved before its
+    history was kept, record its present state, dated when it was last saved: the change
+    then has something to be compared with, and edit forms loaded before it a version to
+    compare. The lock and the look for a version are one query."""
+    recorded = (
+        Initiative.objects.select_for_update()
+        .filter(pk=pk)
+        .annotate(recorded=Exists(Version.objects.get_for_object_reference(Initiative, pk)))
+        .values_list("recorded", flat=True)
+        .first()
+    )
+    # Not inside another revision: the baseline would become part of it.
+    if recorded is None or recorded or reversion.is_active():
         return
     current = _current(pk)
     if current is None:
@@ -236,12 +282,17 @@ class State:
     """An initiative as a version recorded it, or as an edit form would save it."""
 
     values: dict  # field name -> value: ids for relations, sets of ids or names for M2M
-    partners: Counter | None  # (organisation id, role)
-    links: Counter | None  # (title, address)
-    attachments: Counter | None  # (title, file name)
+    partners: Counter  # (organisation id, role)
+    links: Counter  # (title, address)
+    attachments: Counter  # (title, file name)
+    # A version's rows by id, per kind ("partners", "links", "attachments"): what an edit
+    # form's rows are applied to (Edit).
+    by_id: dict[str, dict[int, tuple]] = field(default_factory=dict)
 
 
 EMPTY = State({}, Counter(), Counter(), Counter())
+# The kinds of rows, as State and the edit form's formsets name them.
+ROW_KINDS = {Participation: "partners", InitiativeLink: "links", Attachment: "attachments"}
 
 
 def _tag_names(version: Version) -> frozenset[str]:
@@ -261,18 +312,23 @@ def _state(version: Version, rows: Iterable[Version]) -> State:
             values[model_field.name] = frozenset(data.get(model_field.attname) or ())
         else:
             values[model_field.name] = _plain(model_field, data.get(model_field.attname))
-    state = State(values, Counter(), Counter(), Counter())
+    by_id: dict[str, dict[int, tuple]] = {kind: {} for kind in ROW_KINDS.values()}
     for row in rows:
-        row_data = row.field_dict
+        data = row.field_dict
         if row._model is Participation:
-            state.partners[(row_data["organisation_id"], row_data["role"])] += 1
+            key = (data["organisation_id"], data["role"])
         elif row._model is InitiativeLink:
-            state.links[(row_data["title"], row_data["url"])] += 1
-        elif row._model is Attachment:
-            state.attachments[
-                (row_data["title"], _plain(Attachment.file.field, row_data["file"]))
-            ] += 1
-    return state
+            key = (data["title"], data["url"])
+        else:
+            key = (data["title"], _plain(Attachment.file.field, data["file"]))
+        by_id[ROW_KINDS[row._model]][int(row.object_id)] = key
+    return State(
+        values,
+        Counter(by_id["partners"].values()),
+        Counter(by_id["links"].values()),
+        Counter(by_id["attachments"].values()),
+        by_id,
+    )
 
 
 def _row_versions(versions: list[Version]) -> dict[int, list[Version]]:
@@ -521,20 +577,34 @@ class Review:
 
 
 def since_review(initiative: Initiative) -> Review:
-    """What changed since `initiative.reviewed_at` (or since it was first recorded)."""
+    """What changed since the version last reviewed: the versions with a higher id (the
+    order they were saved in; see with_review_state()). Published before the history
+    began, the first version counts as reviewed; never reviewed, everything is new."""
     versions = versions_of(initiative.pk)
-    reviewed_at = initiative.reviewed_at or initiative.published_at
+    reviewed = initiative.reviewed_version
     since = None
-    if reviewed_at is not None:
-        since = versions.filter(revision__date_created__lte=reviewed_at).first()
-        newer = list(versions.filter(revision__date_created__gt=reviewed_at))
-    else:
-        newer = list(versions)
+    if reviewed is None and initiative.published_at is not None:
+        since = versions.order_by("pk").first()
+        reviewed = since.pk if since else None
+    elif reviewed is not None:
+        since = versions.filter(pk=reviewed).first()  # None once pruned
+    newer = list(versions if reviewed is None else versions.filter(pk__gt=reviewed))
     latest = newer[0] if newer else since
     entries = [Entry(version, describe(version.revision.comment), None) for version in newer]
     if not newer or since is None:
         return Review(since, latest, entries, [])
     return Review(since, latest, entries, compare(since, latest))
+
+
+def mark_reviewed(initiative: Initiative, token: str, *, by) -> None:
+    """Mark `initiative` reviewed at the version `token` names, the one the moderator was
+    shown. In one transaction with its row locked: raise EditConflict unless `token` is
+    still the newest version, so a change saved meanwhile stays in the queue, and one still
+    being saved (it holds the lock) is waited for and then refused the same way."""
+    with transaction.atomic():
+        check_version(initiative.pk, token)
+        if token:
+            initiative.mark_reviewed(by=by, version=int(token))
 
 
 # --- Restoring --------------------------------------------------------------------------
@@ -758,7 +828,7 @@ class Conflict:
         return str(self.latest.pk) if self.latest else ""
 
 
-def conflict(error: EditConflict, yours: State) -> Conflict:
+def conflict(error: EditConflict, yours: "Edit") -> Conflict:
     versions = versions_of(error.pk)
     latest = versions.first()
     if error.loaded.isdigit():
@@ -770,21 +840,65 @@ def conflict(error: EditConflict, yours: State) -> Conflict:
     found = states([version for version in (loaded, latest) if version is not None])
     before = found[loaded.pk] if loaded else EMPTY
     current = found[latest.pk] if latest else EMPTY
-    # What the form does not hold (fields, or rows without their formset) stays as it is.
-    mine = State(
-        {**current.values, **yours.values},
-        current.partners if yours.partners is None else yours.partners,
-        current.links if yours.links is None else yours.links,
-        current.attachments if yours.attachments is None else yours.attachments,
-    )
+    mine = yours.applied_to(current)
     names = Names(before, current, mine)
     return Conflict(latest, diff(before, current, names), diff(current, mine, names))
 
 
-def state_of_forms(form: forms.ModelForm, formsets: dict) -> State:
-    """The initiative as a valid form and its formsets ("partners", "links", "attachments")
-    would save it. What the form has no field or formset for is left out (None): it keeps
-    the current value."""
+@dataclass
+class RowEdits:
+    """What a formset does to an initiative's rows of one kind when it saves: the rows it
+    changes (id -> the row as it writes it), the ids it deletes, and its new rows. A row it
+    holds unchanged, or does not hold at all (added by someone else after the form was
+    loaded), it leaves as it is."""
+
+    changed: dict[int, tuple] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    added: Counter = field(default_factory=Counter)
+
+    def applied_to(self, rows: dict[int, tuple]) -> Counter:
+        kept = {pk: self.changed.get(pk, key) for pk, key in rows.items() if pk not in self.deleted}
+        return Counter(kept.values()) + self.added
+
+
+@dataclass
+class Edit:
+    """What a valid edit form and its formsets would save: the values of the fields the form
+    has, and the row edits of the formsets it has (by kind: "partners", "links",
+    "attachments"). What it has no field or formset for keeps its current value."""
+
+    values: dict
+    rows: dict[str, RowEdits]
+
+    def applied_to(self, current: State) -> State:
+        """The initiative as saving this edit over `current` (a version's state) leaves it."""
+
+        def rows(kind: str) -> Counter:
+            if kind not in self.rows:
+                return getattr(current, kind)
+            return self.rows[kind].applied_to(current.by_id.get(kind, {}))
+
+        return State(
+            {**current.values, **self.values}, rows("partners"), rows("links"), rows("attachments")
+        )
+
+
+def _row_of_form(kind: str, data: dict) -> tuple | None:
+    if kind == "partners":
+        organisation = data.get("organisation")
+        return (organisation.pk, data.get("role")) if organisation is not None else None
+    if kind == "links":
+        return (data.get("title"), data.get("url"))
+    return (data.get("title"), _plain(Attachment.file.field, data.get("file")))
+
+
+def state_of_forms(form: forms.ModelForm, formsets: dict) -> Edit:
+    """What a valid form and its formsets ("partners", "links", "attachments") would save.
+
+    As a model formset saves: a row of the page that is ticked for removal is deleted, a row
+    that differs from the row saved now is written as it is on the page, a new row that was
+    filled in is added; every other row, and every row the page does not have, stays.
+    """
     values = {}
     for model_field in COMPARED:
         if model_field.name not in form.fields:
@@ -798,23 +912,22 @@ def state_of_forms(form: forms.ModelForm, formsets: dict) -> State:
             values[model_field.name] = _plain(
                 model_field, getattr(form.instance, model_field.attname)
             )
-    state = State(
-        values,
-        Counter() if "partners" in formsets else None,
-        Counter() if "links" in formsets else None,
-        Counter() if "attachments" in formsets else None,
-    )
+    rows = {}
     for kind, formset in formsets.items():
-        for row in formset.forms:
-            data = getattr(row, "cleaned_data", None) or {}
-            if not data or data.get("DELETE"):
+        edits = rows[kind] = RowEdits()
+        for index, row in enumerate(formset.forms):
+            existing = index < formset.initial_form_count() and row.instance.pk is not None
+            if formset.can_delete and formset._should_delete_form(row):
+                if existing:
+                    edits.deleted.add(row.instance.pk)
                 continue
-            if kind == "partners" and data.get("organisation"):
-                state.partners[(data["organisation"].pk, data.get("role"))] += 1
-            elif kind == "links":
-                state.links[(data.get("title"), data.get("url"))] += 1
-            elif kind == "attachments":
-                state.attachments[
-                    (data.get("title"), _plain(Attachment.file.field, data.get("file")))
-                ] += 1
-    return state
+            if not row.has_changed():
+                continue
+            key = _row_of_form(kind, getattr(row, "cleaned_data", None) or {})
+            if key is None:
+                continue
+            if existing:
+                edits.changed[row.instance.pk] = key
+            else:
+                edits.added[key] += 1
+    return Edit(values, rows)

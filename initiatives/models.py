@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models, router, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Cast, Coalesce
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, pgettext_lazy
@@ -451,6 +452,15 @@ class IllegalTransition(Exception):
     """An initiative was asked to move to a status its current one does not allow."""
 
 
+# Sent by every status move (Initiative._move) inside its transaction, once the row is
+# locked and the move allowed, with `initiative`, `move` (a key of TRANSITIONS) and `by`:
+# `status_moving` before anything is written, `status_moved` after. The edit history
+# (initiatives.history, connected at start-up) records each move through them, so this
+# module need not import it. A receiver that raises undoes the move.
+status_moving = Signal()
+status_moved = Signal()
+
+
 class InitiativeQuerySet(models.QuerySet):
     def published(self) -> "InitiativeQuerySet":
         """Only what the public may see (without the search indexes, which pages never show)."""
@@ -460,18 +470,27 @@ class InitiativeQuerySet(models.QuerySet):
         return self.filter(status=Initiative.Status.SUBMITTED)
 
     def with_review_state(self) -> "InitiativeQuerySet":
-        """Annotated `changed_since_review`: published, with a recorded change
-        (initiatives.history) newer than its last review, one subquery in the same query."""
+        """Annotated `changed_since_review`: published, with a recorded version
+        (initiatives.history) newer than the one last reviewed, in the same query.
+
+        Newer by the version's id, not its date: a revision is dated when its change
+        began, and a change that began before a review but was saved after it is still
+        to be reviewed. Ids follow the order the changes were saved in: every version of
+        an initiative is written while its row is locked (initiatives.history). An
+        initiative published before the history began has no reviewed version; its first
+        version (the state it was in then) counts as reviewed.
+        """
         from reversion.models import Version
 
-        newer = Version.objects.filter(
+        versions = Version.objects.filter(
             content_type__app_label="initiatives",
             content_type__model="initiative",
             db=router.db_for_write(Initiative),
             object_id=Cast(OuterRef("pk"), models.CharField()),
-            revision__date_created__gt=OuterRef("review_since"),
         )
-        return self.alias(review_since=Coalesce("reviewed_at", "published_at")).annotate(
+        first = models.Subquery(versions.order_by("pk").values("pk")[:1])
+        newer = versions.filter(pk__gt=OuterRef("review_version"))
+        return self.alias(review_version=Coalesce("reviewed_version", first)).annotate(
             changed_since_review=Q(status=Initiative.Status.PUBLISHED) & Exists(newer)
         )
 
@@ -762,8 +781,14 @@ class Initiative(TimeStampedModel):
     rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True, editable=False)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     rejection_reason = models.TextField(_("reason for rejection"), blank=True, editable=False)
-    # When a moderator last looked at it (publishing, or "mark reviewed" on the review page):
-    # the queue of published initiatives changed since (initiatives.history) starts here.
+    # The version (the id of a django-reversion Version) a moderator last reviewed, by
+    # publishing or by "mark reviewed" on the review page, and when and by whom: the queue
+    # of published initiatives changed since (initiatives.history) holds those with a newer
+    # version. An id, not a foreign key: pruning the version leaves the mark, and the
+    # versions after it are still after it.
+    reviewed_version = models.BigIntegerField(
+        _("reviewed version"), null=True, blank=True, editable=False
+    )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -896,8 +921,6 @@ class Initiative(TimeStampedModel):
         extra_fields: list[str] | None = None,
     ) -> bool:
         """Apply one move of TRANSITIONS; False when already in the target status."""
-        from initiatives import history
-
         sources, target = self.TRANSITIONS[move]
         with transaction.atomic():
             # Lock the row so two moderators cannot move it at once.
@@ -914,36 +937,36 @@ class Initiative(TimeStampedModel):
                     }
                 )
             previous = self.status
+            status_moving.send(sender=Initiative, initiative=self, move=move, by=by)
             self.status = target
             fields = ["status", "updated", *(extra_fields or [])]
-            # The edit history records the move (who, when, the new status) as a revision.
-            with history.change(self, by=by, comment=move):
-                now = timezone.now()
-                if stamp:
-                    setattr(self, stamp, now)
-                    fields.append(stamp)
-                if target == self.Status.PUBLISHED:
-                    # Publishing is a review: the queue of changes to look at starts again.
-                    self.reviewed_at = now
-                    self.reviewed_by = by if by is not None and by.is_authenticated else None
-                    fields += ["reviewed_at", "reviewed_by"]
-                self.save(update_fields=fields)
-                InitiativeStatusChange.objects.create(
-                    initiative=self,
-                    from_status=previous,
-                    to_status=target,
-                    changed_by=by if by is not None and by.is_authenticated else None,
-                    note=note,
-                )
-                if target == self.Status.PUBLISHED:
-                    Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+            if stamp:
+                setattr(self, stamp, timezone.now())
+                fields.append(stamp)
+            self.save(update_fields=fields)
+            InitiativeStatusChange.objects.create(
+                initiative=self,
+                from_status=previous,
+                to_status=target,
+                changed_by=by if by is not None and by.is_authenticated else None,
+                note=note,
+            )
+            if target == self.Status.PUBLISHED:
+                Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+            # The edit history records the move (who, when, the new status) as a revision;
+            # publishing is a review, so it also marks the initiative reviewed at it.
+            status_moved.send(sender=Initiative, initiative=self, move=move, by=by)
         return True
 
-    def mark_reviewed(self, *, by) -> None:
-        """A moderator has looked at the changes made since the last review."""
+    def mark_reviewed(self, *, by, version: int) -> None:
+        """A moderator has looked at the initiative as `version` (the id of its django-
+        reversion Version) holds it: off the queue of changes to review until a newer
+        version. Call it with the row locked and `version` checked to be the newest
+        (initiatives.history.mark_reviewed does both); not a change to the initiative."""
+        self.reviewed_version = version
         self.reviewed_at = timezone.now()
-        self.reviewed_by = by
-        self.save(update_fields=["reviewed_at", "reviewed_by"])
+        self.reviewed_by = by if by is not None and by.is_authenticated else None
+        self.save(update_fields=["reviewed_version", "reviewed_at", "reviewed_by"])
 
     def record_edit(self, *, by, note: str = "") -> None:
         """After the lead organisation edited a published initiative: it stays published,

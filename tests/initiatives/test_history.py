@@ -2,22 +2,29 @@
 when and what changed; the diffs in the admin; restore; the queue of published initiatives
 changed since their last review."""
 
+import ast
+import importlib
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django import forms
+from django.apps import apps as django_apps
+from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from reversion.models import Version
 
-from initiatives import history
+from initiatives import history, models
 from initiatives.models import (
     CatalogueChange,
     Initiative,
@@ -251,6 +258,68 @@ def test_status_moves_are_recorded(owner, moderator, organisation):
         "Submitted for review",
         "Published",
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "move", "label"),
+    [
+        (Status.PUBLISHED, "archive", "Archived"),
+        (Status.SUBMITTED, "withdraw", "Withdrawn to draft"),
+        (Status.SUBMITTED, "reject", "Rejected"),
+    ],
+)
+def test_every_other_status_move_is_recorded_too(moderator, organisation, start, move, label):
+    initiative = make_initiative(lead_organisation=organisation, status=start)
+    kwargs = {"reason": "Mangler resultater."} if move == "reject" else {}
+
+    getattr(initiative, move)(by=moderator, **kwargs)
+
+    entry = latest(initiative)
+    assert (entry.comment, entry.revision.user) == (label, moderator)
+    assert [(str(c.label), c.new) for c in entry.changes] == [
+        ("Status", str(Status(initiative.status).label))
+    ]
+
+
+def test_models_leave_recording_the_moves_to_the_history():
+    """initiatives.models never imports the edit history (which imports the search engine:
+    models may not, docs/DESIGN.md), and the initiative's own methods, the status moves
+    among them, import nothing at all; the history records the moves through the model's
+    signals, connected at start-up."""
+
+    def imports(tree: ast.AST) -> set[str]:
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        return found
+
+    module = ast.parse(Path(models.__file__).read_text(encoding="utf-8"))
+    initiative = next(
+        node for node in module.body if isinstance(node, ast.ClassDef) and node.name == "Initiative"
+    )
+
+    assert "initiatives.history" not in imports(module)
+    assert imports(initiative) == set()
+    assert models.status_moving.has_listeners(Initiative)
+    assert models.status_moved.has_listeners(Initiative)
+
+
+def test_a_move_whose_recording_fails_is_undone(published, moderator, monkeypatch):
+    def failing_record(*args, **kwargs):
+        raise RuntimeError("the history could not be written")
+
+    monkeypatch.setattr(history, "record", failing_record)
+
+    with pytest.raises(RuntimeError, match="could not be written"):
+        published.archive(by=moderator)
+
+    published.refresh_from_db()
+    assert published.status == Status.PUBLISHED
+    assert not published.status_changes.filter(to_status=Status.ARCHIVED).exists()
 
 
 def test_a_move_into_the_current_status_records_nothing(published, moderator):
@@ -662,6 +731,152 @@ def test_mark_reviewed_refuses_when_it_changed_again(moderator_client, published
     assert Initiative.objects.changed_since_review().get() == published
 
 
+def test_a_change_begun_before_a_review_and_saved_after_it_stays_in_the_queue(
+    published, owner, moderator
+):
+    shown = history.token_of(published.pk)  # the version the review page showed
+    with history.change(published, by=owner, comment=history.EDITED):
+        published.summary = "Lagret etter gjennomgangen."
+        published.save()
+        # "Mark reviewed" lands while this change is being saved: its revision is dated
+        # when it began, before the mark.
+        history.mark_reviewed(Initiative.objects.get(pk=published.pk), shown, by=moderator)
+
+    marked = Initiative.objects.get(pk=published.pk)
+    revision = history.versions_of(published.pk).first().revision
+    assert revision.date_created < marked.reviewed_at
+    assert marked.reviewed_version == int(shown)
+    assert Initiative.objects.changed_since_review().get() == published
+    with translation.override("en"):
+        review = history.since_review(marked)
+    assert review.since.pk == int(shown)
+    assert [(str(c.label), c.new) for c in review.changes] == [
+        ("Summary", "Lagret etter gjennomgangen.")
+    ]
+
+
+def test_an_initiative_published_before_the_history_enters_the_queue_when_changed(
+    owner, moderator, organisation
+):
+    initiative = make_initiative(lead_organisation=organisation, status=Status.PUBLISHED)
+    assert not Initiative.objects.changed_since_review().exists()
+
+    with history.change(initiative, by=owner, comment=history.EDITED):
+        initiative.summary = "Endret etter at historikken begynte."
+        initiative.save()
+
+    assert Initiative.objects.changed_since_review().get() == initiative
+    with translation.override("en"):
+        review = history.since_review(initiative)
+    assert review.since.revision.comment == history.BASELINE  # as it was, reviewed
+    assert [e.revision.user for e in review.entries] == [owner]
+    assert [str(c.label) for c in review.changes] == ["Summary"]
+
+    history.mark_reviewed(initiative, review.token, by=moderator)
+
+    assert not Initiative.objects.changed_since_review().exists()
+
+
+def test_migration_marks_what_is_published_reviewed_at_its_newest_version(
+    published, owner, organisation
+):
+    with history.change(published, by=owner, comment=history.EDITED):
+        published.summary = "Endret før migreringen."
+        published.save()
+    unrecorded = make_initiative(lead_organisation=organisation, status=Status.PUBLISHED)
+    Initiative.objects.update(reviewed_version=None, reviewed_at=None, reviewed_by=None)
+    migration = importlib.import_module("initiatives.migrations.0009_edit_history_review")
+
+    migration.published_is_reviewed(django_apps, SimpleNamespace(connection=connection))
+
+    published.refresh_from_db()
+    unrecorded.refresh_from_db()
+    assert published.reviewed_version == int(history.token_of(published.pk))
+    assert (unrecorded.reviewed_version, unrecorded.reviewed_at) == (None, unrecorded.published_at)
+    assert not Initiative.objects.changed_since_review().exists()
+
+
+def test_the_queue_filter_query_count_does_not_grow_with_the_rows(
+    moderator_client, django_assert_num_queries, owner, moderator, organisation
+):
+    def changed_since_review() -> Initiative:
+        initiative = make_initiative(lead_organisation=organisation, created_by=owner)
+        initiative.submit(by=owner)
+        initiative.publish(by=moderator)
+        with history.change(initiative, by=owner, comment=history.EDITED):
+            initiative.summary = "Endret."
+            initiative.save()
+        return initiative
+
+    queue = admin_url("changelist") + "?changed_since_review=yes"
+    changed_since_review()
+    make_initiative(lead_organisation=organisation, status=Status.PUBLISHED)  # not changed
+    with CaptureQueriesContext(connection) as one:
+        first = moderator_client.get(queue)
+    for _ in range(19):
+        changed_since_review()
+
+    with django_assert_num_queries(len(one)):
+        response = moderator_client.get(queue)
+
+    assert len(first.context["cl"].result_list) == 1
+    assert len(response.context["cl"].result_list) == 20
+    assert response.content.decode().count("Gå gjennom endringene") == 20
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has no row locks; it serialises writes"
+)
+@pytest.mark.django_db(transaction=True)
+def test_mark_reviewed_waits_for_a_change_being_saved_and_then_refuses():
+    # No reference data here (a transactional test runs on a flushed database).
+    initiative = make_initiative(scope="national", status=Status.PUBLISHED)
+    history.record(initiative, by=None, comment=history.EDITED)
+    shown = history.token_of(initiative.pk)
+    history.mark_reviewed(initiative, shown, by=None)
+    history.record(initiative, by=None, comment=history.EDITED)
+    shown = history.token_of(initiative.pk)  # the review page shows this change
+    editing, saved = threading.Event(), threading.Event()
+    results: dict[str, str] = {}
+
+    def edit() -> None:
+        try:
+            mine = Initiative.objects.get(pk=initiative.pk)
+            with history.change(mine, by=None, comment=history.EDITED):
+                mine.summary = "Lagres mens moderatoren ser på."
+                mine.save()
+                editing.set()
+                time.sleep(0.5)  # not saved yet when "Mark reviewed" is clicked
+            results["edit"] = "saved"
+        except Exception as error:  # reported by the assertion below
+            results["edit"] = repr(error)
+        finally:
+            saved.set()
+            connections.close_all()
+
+    def mark() -> None:
+        try:
+            editing.wait(timeout=10)
+            history.mark_reviewed(Initiative.objects.get(pk=initiative.pk), shown, by=None)
+            results["mark"] = "marked"
+        except history.EditConflict:
+            results["mark"] = "refused" if saved.is_set() else "refused before the save"
+        except Exception as error:
+            results["mark"] = repr(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=edit), threading.Thread(target=mark)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results == {"edit": "saved", "mark": "refused"}
+    assert Initiative.objects.changed_since_review().get() == initiative
+    assert Initiative.objects.get(pk=initiative.pk).reviewed_version < int(shown)
+
+
 def test_publishing_again_is_a_review(published, moderator):
     with history.change(published, by=None, comment=history.EDITED):
         published.summary = "Endret."
@@ -725,6 +940,71 @@ def test_two_editors_the_second_save_is_refused_with_both_versions_and_kept_inpu
     assert overwrite.status_code == 302
     assert (published.title, published.summary) == ("Kollegas tittel", "Et kort sammendrag.")
     assert latest(published).revision.user == colleague
+
+
+def test_a_conflict_shows_rows_the_other_editor_added_as_kept_and_yours_as_you_changed_them(
+    client, owner, colleague, published
+):
+    make_link(initiative=published, title="Felles", url="https://example.org/felles")
+    make_link(initiative=published, title="Gammel", url="https://example.org/gammel")
+    history.record(published, by=owner, comment=history.EDITED)
+    client.force_login(colleague)
+    colleagues_page = client.get(edit_url(published))
+    partner = make_organisation(name="Ny partner")
+    with history.change(published, by=owner, comment=history.EDITED):
+        make_link(initiative=published, title="Eiers lenke", url="https://example.org/eier")
+        make_participation(initiative=published, organisation=partner, role="partner")
+        make_attachment(initiative=published, title="Eiers rapport", file=stored("eier.pdf"))
+    saved = history.token_of(published.pk)
+    rows = {
+        form.instance.title: form.prefix
+        for form in colleagues_page.context["links"].forms
+        if form.instance.pk
+    }
+    extra = colleagues_page.context["links"].forms[-1].prefix
+    data = page_data(
+        colleagues_page,
+        title="Kollegas tittel",
+        **{
+            f"{rows['Felles']}-title": "Felles lenke",  # changed
+            f"{rows['Gammel']}-DELETE": "on",  # removed
+            f"{extra}-title": "Kollegas lenke",  # added
+            f"{extra}-url": "https://example.org/kollega",
+        },
+    )
+
+    refused = client.post(edit_url(published), data)
+
+    conflict = refused.context["conflict"]
+    theirs = {str(c.label): (c.added, c.removed) for c in conflict.theirs}
+    assert theirs == {
+        "Partners": (["Ny partner (Partner)"], []),
+        "Links": (["Eiers lenke (https://example.org/eier)"], []),
+        "Attachments": (["Eiers rapport (eier.pdf)"], []),
+    }
+    yours = {str(c.label): c for c in conflict.yours}
+    assert set(yours) == {"Title", "Links"}  # the partner and attachment they added stay
+    assert (yours["Links"].added, yours["Links"].removed) == (
+        [
+            "Felles lenke (https://example.org/felles)",
+            "Kollegas lenke (https://example.org/kollega)",
+        ],
+        ["Felles (https://example.org/felles)", "Gammel (https://example.org/gammel)"],
+    )
+
+    client.post(edit_url(published), {**data, "history-overwrite": saved})
+
+    # The panel said what saving would change, and that is what it changed.
+    shown = [(str(c.label), c.old, c.new, c.added, c.removed) for c in conflict.yours]
+    entry = latest(published)
+    assert entry.revision.user == colleague
+    assert [(str(c.label), c.old, c.new, c.added, c.removed) for c in entry.changes] == shown
+    assert sorted(published.links.values_list("title", flat=True)) == [
+        "Eiers lenke",
+        "Felles lenke",
+        "Kollegas lenke",
+    ]
+    assert list(published.participations.values_list("organisation", flat=True)) == [partner.pk]
 
 
 def test_a_conflict_loaded_before_any_history_compares_with_the_first_version(
@@ -831,6 +1111,44 @@ def test_two_saves_from_the_same_version_at_once_one_is_refused():
     winner = next(who for who, result in results.items() if result == "saved")
     assert Initiative.objects.get(pk=initiative.pk).summary == winner
     assert history.versions_of(initiative.pk).count() == 2
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has no row locks; it serialises writes"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_rows_added_at_once_on_their_admin_pages_are_both_recorded_in_turn():
+    # No reference data here (a transactional test runs on a flushed database).
+    initiative = make_initiative(scope="national")
+    history.record(initiative, by=None, comment=history.CREATED)
+    links = admin.site._registry[InitiativeLink]
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def add(title: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            # As the link's admin page saves it. Unlocked, each would record the
+            # initiative without the other's row: the newest version would miss one.
+            with links.recorded(SimpleNamespace(user=None), [initiative.pk]):
+                make_link(initiative=Initiative(pk=initiative.pk), title=title)
+                time.sleep(0.3)
+            results[title] = "saved"
+        except Exception as error:  # reported by the assertion below
+            results[title] = repr(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=add, args=(title,)) for title in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results == {"A": "saved", "B": "saved"}
+    first, second = history.versions_of(initiative.pk)[:2][::-1]
+    rows = history.states([first, second])
+    assert [sum(rows[v.pk].links.values()) for v in (first, second)] == [1, 2]
 
 
 # --- Files the history needs --------------------------------------------------------------
