@@ -3,10 +3,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.http import content_disposition_header
@@ -14,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
+from initiatives.admin import pending_first
 from initiatives.models import IllegalTransition
 from networks.models import (
     OSLO,
@@ -56,22 +59,27 @@ def apply_move(
     return done
 
 
-def requested_first() -> Case:
-    return Case(
-        When(status=Membership.Status.REQUESTED, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
+class MembershipInlineForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A listed organisation stays listed: putting another one in its place would make
+        # that one a member without a request. It is added as a new row instead.
+        if self.instance.pk is not None and "organisation" in self.fields:
+            self.fields["organisation"].disabled = True
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipInlineForm
     extra = 0
     autocomplete_fields = ["organisation"]
     fields = ["organisation", "role", *MEMBERSHIP_RECORDED]
     # An organisation added here starts as a request, approved with the memberships list's
     # action, which tells its members; who asked and who approved are recorded by the flow.
     readonly_fields = MEMBERSHIP_RECORDED
+    # Memberships are ended or declined with the memberships list's actions, which tell the
+    # organisation; a deleted row would tell nobody.
+    can_delete = False
 
 
 @admin.register(Network)
@@ -84,9 +92,20 @@ class NetworkAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
     delete_instead = gettext_lazy(
-        "Move its sub-groups, events and working groups to another network first, or keep "
-        "the network: its members and history stay findable."
+        "End its memberships and decline its requests to join first (the actions in the "
+        "network memberships list, which tell the organisations), and move its sub-groups, "
+        "events and working groups to another network; or keep the network: its members "
+        "and history stay findable."
     )
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Active memberships and requests keep a network (protect_live_memberships); ended
+        # ones, whose organisations were told, go with it. The memberships' own delete page
+        # is refused, so ask the permission itself rather than that page.
+        if request.user.has_perm("networks.delete_membership"):
+            perms_needed.discard(Membership._meta.verbose_name)
+        return deleted, model_count, perms_needed, protected
 
 
 @admin.register(Membership)
@@ -97,11 +116,32 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["organisation__name", "network__name"]
     autocomplete_fields = ["network", "organisation"]
     # A membership added here starts as a request; the actions approve, decline or end it.
-    readonly_fields = MEMBERSHIP_RECORDED
     actions = ["approve_selected", "decline_selected", "end_selected"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # Another network or organisation on an existing row would move the membership
+        # without a request: a new membership is added (as a request) instead.
+        if obj is None:
+            return MEMBERSHIP_RECORDED
+        return ["network", "organisation", *MEMBERSHIP_RECORDED]
+
     def get_ordering(self, request: HttpRequest) -> list:
-        return [requested_first().asc(), "network__name", "organisation__name"]
+        return [
+            pending_first("status", Membership.Status.REQUESTED).asc(),
+            "network__name",
+            "organisation__name",
+        ]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Nobody deletes a membership here (no delete page, no "delete selected"): a request
+        # is declined and an active membership ended, with the actions, which tell the
+        # organisation; an ended one stays as the record.
+        return False
+
+    def has_decline_permission(self, request: HttpRequest) -> bool:
+        """Declining removes the request: for those whose permissions let them delete
+        memberships (the delete page itself is refused to everyone, above)."""
+        return super().has_delete_permission(request)
 
     @admin.action(
         description=gettext_lazy("Approve selected requests to join"), permissions=["change"]
@@ -127,7 +167,7 @@ class MembershipAdmin(admin.ModelAdmin):
             )
 
     @admin.action(
-        description=gettext_lazy("Decline selected requests to join"), permissions=["delete"]
+        description=gettext_lazy("Decline selected requests to join"), permissions=["decline"]
     )
     def decline_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         """Through Membership.decline: the request goes and the requester is e-mailed."""
@@ -199,6 +239,9 @@ class EventRegistrationInline(admin.TabularInline):
     extra = 0
     fields = ["name", "email", "organisation_name", "status", "cancelled_at", "created"]
     readonly_fields = ["status", "cancelled_at", "created"]
+    # Registrations are cancelled with the registrations list's action, which gives the
+    # freed place to the waiting list; a deleted row would tell nobody.
+    can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         # Added on the registrations list, through Event.register (place or waiting list,
@@ -304,8 +347,8 @@ class EventAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # A raised capacity (or a registration removed in the inline) frees places: the
-        # waiting list moves up into them, each person told by e-mail.
+        # A raised capacity frees places: the waiting list moves up into them, each person
+        # told by e-mail.
         moved = form.instance.fill_free_places()
         if moved:
             self.message_user(
@@ -369,19 +412,51 @@ REGISTRATION_TYPED = ("event", "name", "email", "organisation_name")
 
 
 class RegistrationForm(forms.ModelForm):
+    # The language of the person's e-mails, asked for when a moderator registers someone
+    # (the event page takes the page's language); afterwards it is shown read-only.
+    language = forms.ChoiceField(
+        label=EventRegistration._meta.get_field("language").verbose_name,
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        # A form posted without it (a browser always sends the chosen one) means the default.
+        required=False,
+        help_text=gettext_lazy(
+            "The confirmation with the cancel link, and every later e-mail to the person, "
+            "is written in this language."
+        ),
+    )
+    # Why Event.register refused what this form found possible; set by the admin, which
+    # shows the form again with it and the input.
+    refusal: str | None = None
+
     class Meta:
         model = EventRegistration
         fields = list(REGISTRATION_TYPED)
 
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or settings.LANGUAGE_CODE
+
     def clean(self) -> dict:
         cleaned = super().clean()
+        if self.refusal:
+            raise ValidationError(self.refusal)
         event, email = cleaned.get("event"), cleaned.get("email")
+        registration = self.instance
         # A new registration is refused for the same reasons as on the event page.
-        if self.instance._state.adding and event is not None and email:
-            try:
-                event.check_registration(email)
-            except RegistrationRefused as refusal:
-                raise ValidationError(str(refusal)) from refusal
+        if registration._state.adding:
+            if event is not None and email:
+                try:
+                    event.check_registration(email)
+                except RegistrationRefused as refusal:
+                    raise ValidationError(str(refusal)) from refusal
+        # A live registration's new address must not be another live one's of the event
+        # (the database refuses that; the event is read-only here, so Django does not ask).
+        elif (
+            email
+            and EventRegistration.objects.live().filter(pk=registration.pk).exists()
+            and registration.event.has_registration_for(email, other_than=registration)
+        ):
+            self.add_error("email", _("This e-mail address is already registered for the event."))
         return cleaned
 
 
@@ -397,21 +472,58 @@ class EventRegistrationAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
         if obj is None:
-            return list(REGISTRATION_TYPED)
+            return [*REGISTRATION_TYPED, "language"]
         return [*REGISTRATION_TYPED, *REGISTRATION_RECORDED]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # Moving a registration to another event would bypass that event's places.
         return [] if obj is None else ["event", *REGISTRATION_RECORDED]
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A registration is cancelled (the action), which gives its place to the waiting
+        # list. Only a superuser deletes one: to erase a person's data when they ask.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        # Erasure is asked for by one person: one registration at a time, from its page.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: EventRegistration) -> None:
+        # Cancelled first, so a place it held goes to the waiting list (who is e-mailed).
+        obj.cancel()
+        super().delete_model(request, obj)
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        if obj is None:
+            # The model's own fields; "language" is the form's (the model's is not editable).
+            kwargs["fields"] = list(REGISTRATION_TYPED)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "registration_refused", None)
+        if refusal is None:
+            return form
+        return type(form.__name__, (form,), {"refusal": refusal})
+
     def save_model(self, request: HttpRequest, obj: EventRegistration, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            try:
+                # A savepoint, so the database's once-per-address rule can refuse an address
+                # taken since the form checked it, shown on the form like the other refusals.
+                with transaction.atomic():
+                    super().save_model(request, obj, form, change)
+            except IntegrityError as error:
+                raise RegistrationRefused(
+                    _("This e-mail address is already registered for the event.")
+                ) from error
             return
         # A new registration goes through Event.register, as on the event page: a place or
-        # the waiting list, and the e-mail with the cancel link.
+        # the waiting list, and the e-mail with the cancel link in the language chosen.
         registration = obj.event.register(
-            name=obj.name, email=obj.email, organisation=obj.organisation_name
+            name=obj.name,
+            email=obj.email,
+            organisation=obj.organisation_name,
+            language=form.cleaned_data["language"],
         )
         for field in EventRegistration._meta.concrete_fields:
             setattr(obj, field.attname, getattr(registration, field.attname))
@@ -433,16 +545,18 @@ class EventRegistrationAdmin(admin.ModelAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except RegistrationRefused as refusal:
-            # The form found the registration possible, but the event changed (closed, full
-            # with this address, cancelled) before it was saved: nothing is saved.
-            self.message_user(request, str(refusal), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            # The form found the registration possible, but the event changed (closed,
+            # cancelled, this address registered) before it was saved: nothing is saved (the
+            # view's transaction is rolled back). The form is shown again, with the input
+            # and the reason as its error.
+            request.registration_refused = str(refusal)
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=gettext_lazy("Cancel selected registrations"), permissions=["change"])
     def cancel_registrations(self, request: HttpRequest, queryset: QuerySet) -> None:
         """Through EventRegistration.cancel, so freed places go to the waiting list (by e-mail)."""
         cancelled = 0
-        for registration in queryset.exclude(status=EventRegistration.Status.CANCELLED):
+        for registration in queryset.live():
             registration.cancel()
             cancelled += 1
         if not cancelled:

@@ -744,14 +744,17 @@ class Event(TimeStampedModel):
             return "closed"
         return "full" if self.places_left == 0 else "open"
 
-    def register(self, *, name: str, email: str, organisation: str = "") -> "EventRegistration":
+    def register(
+        self, *, name: str, email: str, organisation: str = "", language: str | None = None
+    ) -> "EventRegistration":
         """Register someone: confirmed while places are left, else on the waiting list.
 
         Raises RegistrationRefused when the event takes no registrations now, is over, or
         already has this e-mail address (in any case) among its live registrations. The
-        registrant is e-mailed in the language active now, which is kept for later e-mails.
+        registrant is e-mailed in `language` (by default the language active now: the one
+        of the event page), which is kept for later e-mails.
         """
-        language = translation.get_language()
+        language = language or translation.get_language()
         if language not in dict(settings.LANGUAGES):
             language = settings.LANGUAGE_CODE
         email = email.strip()

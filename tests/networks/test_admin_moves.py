@@ -353,13 +353,13 @@ def test_event_page_registration_inline_is_read_only_for_statuses_and_adds_nothi
     [inline] = [
         i for i in response.context["inline_admin_formsets"] if i.formset.model is EventRegistration
     ]
+    # No DELETE either: a registration is cancelled, which frees its place for the waiting list.
     assert set(inline.formset.forms[0].fields) == {
         "id",
         "event",
         "name",
         "email",
         "organisation_name",
-        "DELETE",
     }
     assert inline.has_add_permission is False
 
