@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import router
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -162,3 +163,21 @@ class OutgoingMailAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
+
+
+def reason_page(model_admin, request: HttpRequest, queryset, form, *, action: str, title, template):
+    """The page an admin action shows to ask for a reason before it acts on the selected
+    rows (admin/reason_confirmation.html and the template extending it)."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "opts": model_admin.model._meta,
+            "form": form,
+            "objects": queryset,
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )

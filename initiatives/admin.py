@@ -15,7 +15,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
+from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin, reason_page
 from initiatives import history
 from initiatives.models import (
     ActorType,
@@ -804,18 +804,14 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
                 reason=form.cleaned_data["reason"],
             )
             return None
-        return TemplateResponse(
+        return reason_page(
+            self,
             request,
-            "admin/initiatives/initiative/reject_confirmation.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Reject initiatives"),
-                "opts": self.model._meta,
-                "form": form,
-                "objects": queryset,
-                "action": "reject_selected",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            queryset,
+            form,
+            action="reject_selected",
+            title=_("Reject initiatives"),
+            template="admin/initiatives/initiative/reject_confirmation.html",
         )
 
 

@@ -9,13 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin
+from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin, reason_page
 from initiatives.admin import pending_first
 from initiatives.models import IllegalTransition
 from networks.models import (
@@ -331,18 +330,14 @@ class EventAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return None
-        return TemplateResponse(
+        return reason_page(
+            self,
             request,
-            "admin/networks/event/cancel_confirmation.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Cancel events"),
-                "opts": self.model._meta,
-                "form": form,
-                "objects": queryset,
-                "action": "cancel_selected",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            queryset,
+            form,
+            action="cancel_selected",
+            title=_("Cancel events"),
+            template="admin/networks/event/cancel_confirmation.html",
         )
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
