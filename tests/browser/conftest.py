@@ -552,6 +552,15 @@ def gatherings(bank, people) -> Gatherings:
             registration=Event.Registration.OPEN,
             capacity=100,
         ),
+        "cancelled": make_event(
+            title="Frokostmøte om gjenbruk",
+            slug="frokostmote-om-gjenbruk",
+            kind=Event.Kind.WORKSHOP,
+            organiser_network=network,
+            starts_at=now + 12 * day,
+            registration=Event.Registration.OPEN,
+            capacity=20,
+        ),
         "meeting": make_event(
             title="Arbeidsmøte i Sirkulær produksjon",
             slug="arbeidsmote-sirkular-produksjon",
@@ -578,6 +587,7 @@ def gatherings(bank, people) -> Gatherings:
     registration = make_registration(
         event=events["full"], name="Fredrik Fullt", email="fredrik@example.org"
     )
+    events["cancelled"].cancel("Foredragsholderen er syk.", by=people.moderator)
     return Gatherings(
         network=network,
         subgroup=subgroup,

@@ -18,6 +18,7 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from ideabank.models import confirmation_token
+from initiatives import history
 from initiatives.models import Goal, Initiative, Purpose, request_membership
 from tests.browser.helpers import (
     ERROR_SUMMARY,
@@ -227,6 +228,31 @@ def test_form_page_has_no_wcag_violations(page, bank, world, page_for, name):
         pytest.fail("\n".join(reports), pytrace=False)
 
 
+def test_edit_conflict_page_has_no_wcag_violations(bank, world, people, page_for):
+    """Someone else saves while the owner edits: the page showing both versions."""
+    browser_page = page_for(world.users["owner"])
+    reports = []
+
+    for language in ("nb", "en"):
+        browser_page.goto(bank.url(f"/tiltak/{world.slugs['draft']}/rediger/", language))
+        draft = Initiative.objects.get(slug=world.slugs["draft"])
+        with history.change(draft, by=people.moderator, comment=history.EDITED):
+            draft.summary = f"Endret av en annen mens skjemaet var åpent ({language})."
+            draft.save()
+        button = browser_page.locator("main").get_by_role(
+            "button", name=in_language("Save draft", language), exact=True
+        )
+        with browser_page.expect_navigation():
+            button.first.click()
+        expect(browser_page.locator(".edit-conflict")).to_be_visible()
+        violations = wcag_violations(browser_page)
+        if violations:
+            reports.append(f"{browser_page.url}\n{axe_report(violations)}")
+
+    if reports:
+        pytest.fail("\n".join(reports), pytrace=False)
+
+
 # --- Networks, working groups and events (issue 5) -------------------------------------
 
 # Each path may name any key of Gatherings.slugs: {network}, {open}, {token}...
@@ -284,6 +310,7 @@ GATHERING_PAGES = {
     "event-closed": Visit("/arrangementer/{closed}/"),
     "event-no-registration": Visit("/arrangementer/{none}/"),
     "event-past": Visit("/arrangementer/{past}/", shows=".programme"),
+    "event-cancelled": Visit("/arrangementer/{cancelled}/", shows=".event__cancelled"),
     "registration-cancel": Visit("/arrangementer/avmeld/{token}/", shows="main form button"),
     "registration-cancel-forged": Visit("/arrangementer/avmeld/ikke-en-ekte-lenke/", status=404),
     # The organisation page lists its networks and working-group seats.
