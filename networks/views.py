@@ -146,9 +146,9 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
         event__organiser_network=network,
         initiative__in=Initiative.objects.published().values("pk"),
     )
-    now = timezone.now()
-    upcoming = network.events.filter(ends_at__gte=now)
-    past = network.events.filter(ends_at__lt=now)
+    # The one definition of upcoming and past (EventQuerySet), already ordered.
+    upcoming = network.events.upcoming()
+    past = network.events.past()
     context = {
         "network": network,
         "coordinating": network.coordinating_organisation,
@@ -160,9 +160,9 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .defer("initiative__search_vector", "initiative__facet_keys")
         .order_by("-event__starts_at", "order", "pk")[:NETWORK_PAGE_LIMIT],
         "presentation_count": presentations.count(),
-        "upcoming_events": upcoming.order_by("starts_at", "pk")[:NETWORK_PAGE_LIMIT],
+        "upcoming_events": upcoming[:NETWORK_PAGE_LIMIT],
         "upcoming_count": upcoming.count(),
-        "past_events": past.order_by("-starts_at", "-pk")[:NETWORK_PAGE_LIMIT],
+        "past_events": past[:NETWORK_PAGE_LIMIT],
         "past_count": past.count(),
         "limit": NETWORK_PAGE_LIMIT,
     }
@@ -385,8 +385,8 @@ def working_group_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "group": group,
         "leader": next((m for m in members if m.role == WorkingGroupMember.Role.LEADER), None),
         "members": members,
-        "upcoming_events": [event for event in events if event.ends_at >= now],
-        "past_events": [event for event in reversed(events) if event.ends_at < now],
+        "upcoming_events": [event for event in events if not event.is_over],
+        "past_events": [event for event in reversed(events) if event.is_over],
         "initiatives": Initiative.objects.published()
         .filter(proposed_by_working_groups=group)
         .select_related("lead_organisation")
