@@ -1,4 +1,4 @@
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from django import forms
@@ -35,6 +35,29 @@ from initiatives.models import (
     Purpose,
     Target,
 )
+
+
+def apply_move(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    objects: Iterable,
+    move: Callable,
+    done_message: Callable[[int], str],
+) -> int:
+    """Call `move` on each object; a move the object's state does not allow is a warning
+    naming it, the rest go ahead. Returns how many moved."""
+    done = 0
+    for obj in objects:
+        try:
+            move(obj)
+        except IllegalTransition as error:
+            modeladmin.message_user(request, f"{obj}: {error}", messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
+    return done
+
 
 # --- Taxonomy and places ---------------------------------------------------------
 
@@ -205,23 +228,16 @@ class OrganisationMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Decline selected membership requests"), permissions=["delete"])
     def decline_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done = 0
-        for membership in queryset.select_related("user", "organisation"):
-            try:
-                membership.decline(by=request.user)
-            except IllegalTransition as error:
-                self.message_user(request, f"{membership}: {error}", messages.WARNING)
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request,
-                ngettext(
-                    "%d membership request declined.", "%d membership requests declined.", done
-                )
-                % done,
-                messages.SUCCESS,
-            )
+        apply_move(
+            self,
+            request,
+            queryset.select_related("user", "organisation"),
+            lambda membership: membership.decline(by=request.user),
+            lambda n: (
+                ngettext("%d membership request declined.", "%d membership requests declined.", n)
+                % n
+            ),
+        )
 
 
 # --- Initiatives ---------------------------------------------------------------------
@@ -762,16 +778,13 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
     def _apply(
         self, request: HttpRequest, queryset: QuerySet, move: str, done_message, **kwargs
     ) -> None:
-        done = 0
-        for initiative in queryset:
-            try:
-                getattr(initiative, move)(by=request.user, **kwargs)
-            except IllegalTransition as error:
-                self.message_user(request, f"{initiative}: {error}", messages.WARNING)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
+        apply_move(
+            self,
+            request,
+            queryset,
+            lambda initiative: getattr(initiative, move)(by=request.user, **kwargs),
+            done_message,
+        )
 
     @admin.action(description=_("Publish selected initiatives"), permissions=["moderate"])
     def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

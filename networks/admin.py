@@ -1,5 +1,5 @@
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 
 from django import forms
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin, reason_page
-from initiatives.admin import pending_first
+from initiatives.admin import apply_move, pending_first
 from initiatives.models import IllegalTransition
 from networks.models import (
     OSLO,
@@ -34,28 +34,6 @@ from networks.models import (
 MEMBERSHIP_RECORDED = ["status", "since", "ended_at", "requested_by", "approved_by"]
 REGISTRATION_RECORDED = ["status", "cancelled_at", "language", "created"]
 EVENT_RECORDED = ["cancelled_at", "cancelled_by", "cancellation_reason"]
-
-
-def apply_move(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    objects: Iterable,
-    move: Callable,
-    done_message: Callable[[int], str],
-) -> int:
-    """Call `move` on each object; a move the object's state does not allow is a warning
-    naming it, the rest go ahead. Returns how many moved."""
-    done = 0
-    for obj in objects:
-        try:
-            move(obj)
-        except IllegalTransition as error:
-            modeladmin.message_user(request, f"{obj}: {error}", messages.WARNING)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
-    return done
 
 
 class MembershipInlineForm(forms.ModelForm):
