@@ -1,6 +1,5 @@
 """Tasks the worker runs (`manage.py worker`), and the schedule of the periodic ones."""
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,8 +11,6 @@ from django_tasks import task
 
 from ideabank import email
 from ideabank.models import OutgoingMail, PeriodicJob
-
-logger = logging.getLogger(__name__)
 
 # One run of the periodic retry sends at most this many; the next run takes the rest.
 RETRY_BATCH = 500
@@ -47,8 +44,8 @@ def retry_waiting_mail() -> dict[str, int]:
 
 @task()
 def prune_finished_tasks() -> None:
-    """Forget finished task records after TASK_RESULTS_KEEP_DAYS (sent mails stay in the
-    outbox table; this is the queue's own bookkeeping)."""
+    """Forget finished task records after TASK_RESULTS_KEEP_DAYS: the queue's own
+    bookkeeping (the outbox keeps its mails by its own rule, forget_old_mail)."""
     call_command("prune_db_task_results", min_age_days=settings.TASK_RESULTS_KEEP_DAYS, verbosity=0)
 
 
