@@ -29,6 +29,9 @@ max_requests_jitter = _env("max_requests_jitter", 500)
 limit_request_line = _env("limit_request_line", 8190)
 limit_request_fields = _env("limit_request_fields", 100)
 limit_request_field_size = _env("limit_request_field_size", 8190)
+# gunicorn has no limit on the body: the proxy in front caps it (nginx
+# `client_max_body_size 25m`, README: Production notes), and Django answers 413 to a
+# Content-Length above MAX_REQUEST_BYTES before reading (ideabank/request_limits.py).
 # Load Django and build the facet engine once in the master; workers share those pages
 # of memory (copy-on-write) and start answering at once.
 preload_app = True

@@ -79,11 +79,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 413 for a Content-Length above MAX_REQUEST_BYTES, before anything reads the body.
+    "ideabank.request_limits.RequestSizeLimitMiddleware",
     # Compresses HTML (WhiteNoise compresses static files itself); Django's GZipMiddleware
     # pads each response at random, its mitigation of BREACH.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # 400 for a NUL byte in the path or a query or form field, which PostgreSQL cannot store
+    # (after CSP, so the 400 page carries the policy; before anything reads the form).
+    "ideabank.clean_input.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +170,15 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "staticfiles
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Uploads up to 2.5 MB stay in memory, larger ones go to a temporary file; the form's
+# other fields together may take 2.5 MB (Django's defaults, stated here on purpose).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The largest body a request may send (ideabank/request_limits.py answers 413 above it,
+# before reading anything): the initiative form's image and one new document, each at
+# most initiatives.uploads.MAX_UPLOAD_BYTES (10 MB), plus 5 MB for the form's text
+# (DATA_UPLOAD_MAX_MEMORY_SIZE) and the multipart framing. 25 MB.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 2 * 10 * 1024 * 1024 + 5 * 1024 * 1024)
 # Where `manage.py backup` (make backup) writes a folder per backup; keep copies off this machine.
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "var" / "backups"))
 # Edit history older than this many days is pruned (the newest version of every existing

@@ -227,7 +227,7 @@ def test_join_when_every_organisation_is_in_or_waiting_says_so(client, network, 
 
 @pytest.mark.parametrize(
     "forged",
-    ["", "abc", "999999", "99999999999999999999999", "1 OR 1=1", "-1", "1.5", "\x00"],
+    ["", "abc", "999999", "99999999999999999999999", "1 OR 1=1", "-1", "1.5"],
 )
 def test_join_forged_organisation_is_a_form_error(client, network, asker, forged):
     client.force_login(asker.user)

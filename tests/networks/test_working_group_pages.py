@@ -176,7 +176,6 @@ def test_list_filters_by_year_and_focus_area(client):
         ({"year": "2026.5"}, "The filter “Year” was not understood and was ignored"),
         ({"year": "99999999999999999999"}, "The filter “Year” was not understood"),
         ({"year": "-1"}, "The filter “Year” was not understood and was ignored"),
-        ({"year": "20\x0026"}, "A value for “Year” was too long or contained invalid characters"),
         ({"focus_area": "no-such-area"}, "The filter “Focus area” was not understood"),
         ({"focus_area": "x" * 500}, "A value for “Focus area” was too long"),
         ({"focus_area": "<script>alert(1)</script>"}, "The filter “Focus area” was not understood"),
