@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ideabank import email
+from ideabank import email, personal_data
 from ideabank.models import OutgoingMail, Profile
 
 User = get_user_model()
@@ -93,6 +93,15 @@ class UserAdmin(DjangoUserAdmin):
         profile = getattr(user, "profile", None)
         return bool(profile and profile.email_confirmed)
 
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        # Deleting an account here erases the person's data as their own request would
+        # (GDPR article 17), without the receipt: ideabank/personal_data.py.
+        personal_data.erase_account(obj, receipt=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            personal_data.erase_account(user, receipt=False)
+
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
@@ -121,7 +130,7 @@ class OutgoingMailAdmin(admin.ModelAdmin):
 
     list_display = ["created", "to", "subject", "language", "status", "attempts", "sent_at"]
     list_filter = ["status", "template", "language"]
-    search_fields = ["to", "subject"]
+    search_fields = ["to", "reply_to", "subject"]
     date_hierarchy = "created"
     fields = [
         "to",

@@ -188,6 +188,9 @@ def deliver_reporting_server(mail_id: int) -> tuple[str, bool]:
         message(mail).send()
     except Exception as error:  # any failure to hand over: refused, unreachable, timeout
         return _failed(mail, error), server_unreachable(error)
+    if mail.template in FORGOTTEN_TEMPLATES:
+        OutgoingMail.objects.filter(pk=mail.pk).delete()
+        return OutgoingMail.Status.SENT, False
     sent = {"status": OutgoingMail.Status.SENT, "sent_at": timezone.now(), "claimed_until": None}
     if mail.template in SECRET_TEMPLATES:
         # The link in it opens an account: once sent, the outbox need not keep it.
@@ -199,6 +202,9 @@ def deliver_reporting_server(mail_id: int) -> tuple[str, bool]:
 # Mails that carry a link that signs someone in or sets their password.
 SECRET_TEMPLATES = {"password_reset", "email/account_confirm"}
 SECRET_REMOVED = "(Removed once sent: it held a personal link.)"
+# Mails whose row goes once sent (or finally failed): the receipt for a deleted account
+# must not leave the address it went to behind (ideabank/personal_data.py).
+FORGOTTEN_TEMPLATES = {"email/account_deleted"}
 
 
 def server_unreachable(error: Exception) -> bool:
@@ -227,6 +233,10 @@ def message(mail: OutgoingMail) -> EmailMessage:
 def _failed(mail: OutgoingMail, error: Exception) -> str:
     delays = settings.MAIL_RETRY_DELAYS
     text = f"{type(error).__name__}: {error}"[:2000]
+    if mail.attempts > len(delays) and mail.template in FORGOTTEN_TEMPLATES:
+        OutgoingMail.objects.filter(pk=mail.pk).delete()
+        logger.error("Mail %s failed after %s attempts: %s", mail.pk, mail.attempts, text)
+        return OutgoingMail.Status.FAILED
     if mail.attempts > len(delays):
         OutgoingMail.objects.filter(pk=mail.pk).update(
             status=OutgoingMail.Status.FAILED, claimed_until=None, last_error=text

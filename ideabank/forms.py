@@ -4,7 +4,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +19,34 @@ User = get_user_model()
 # The username is the e-mail address, so an address must fit in a username.
 EMAIL_MAX_LENGTH = User._meta.get_field("username").max_length
 NAME_MAX_LENGTH = User._meta.get_field("first_name").max_length
+# What the log-in and password reset forms take (RFC 5321's longest address).
+EMAIL_FIELD_MAX_LENGTH = 254
+
+
+def account_for(email: str):
+    """The account a typed e-mail address logs in to, or None: the one rule log-in,
+    password reset and their rate limits share.
+
+    Accounts made at sign-up have the lower-cased address as username; accounts made in
+    the admin may have another username, found by their address when it is unique.
+    `email__iexact` is the database's comparison (PostgreSQL's UPPER() folds dotless ı
+    to I), so a limit keyed on the account this returns cannot be dodged by spelling.
+    """
+    email = email.strip().lower()
+    if not email or len(email) > EMAIL_FIELD_MAX_LENGTH:
+        return None
+    user = User.objects.filter(username=email).first()
+    if user is None:
+        users = list(User.objects.filter(email__iexact=email)[:2])
+        user = users[0] if len(users) == 1 else None
+    return user
+
+
+def accounts_with_address(email: str) -> QuerySet:
+    """Every account that has `email` as its address or username, in any letter case:
+    those a new account with this address would clash with."""
+    email = email.strip()
+    return User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
 
 
 class DesignsystemetMixin:
@@ -72,10 +102,6 @@ class SignupForm(DesignsystemetMixin, forms.Form):
     error_messages = {
         "similar_to_name": _("The password is too similar to your name."),
         "similar_to_email": _("The password is too similar to your e-mail address."),
-        "email_taken": _(
-            "There is already an account with this e-mail address. Log in, or ask for a new "
-            "password if you have forgotten it."
-        ),
     }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -84,13 +110,9 @@ class SignupForm(DesignsystemetMixin, forms.Form):
         self.fields["password"].help_text = _password_help_text()
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if (
-            User.objects.filter(email__iexact=email).exists()
-            or User.objects.filter(username__iexact=email).exists()
-        ):
-            raise forms.ValidationError(self.error_messages["email_taken"], code="email_taken")
-        return email
+        # No check for an existing account here: an error would tell anyone which
+        # addresses have accounts. save() finds out, and the view answers the same.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self) -> dict:
         cleaned_data = super().clean()
@@ -126,10 +148,16 @@ class SignupForm(DesignsystemetMixin, forms.Form):
         return error
 
     def save(self, *, language: str):
-        """Make the user and their profile; None when the address was taken meanwhile."""
+        """Make the user and their profile; None, with nothing saved, when an account has
+        the address already (accounts_with_address)."""
         email = self.cleaned_data["email"]
         if language not in dict(settings.LANGUAGES):
             language = settings.LANGUAGE_CODE
+        if accounts_with_address(email).exists():
+            # Hash the password all the same: a sign-up that skipped the slow hasher would
+            # answer faster, and the time would tell that the address has an account.
+            make_password(self.cleaned_data["password"])
+            return None
         try:
             with transaction.atomic():
                 # One field for the whole name (names do not split into first and last
@@ -143,7 +171,6 @@ class SignupForm(DesignsystemetMixin, forms.Form):
                 Profile.objects.create(user=user, language=language)
         except IntegrityError:
             # Two sign-ups with one address at the same moment: the other one won.
-            self.add_error("email", self.error_messages["email_taken"])
             return None
         return user
 
@@ -153,7 +180,7 @@ class LoginForm(DesignsystemetMixin, auth_forms.AuthenticationForm):
 
     username = forms.EmailField(
         label=_("E-mail address"),
-        max_length=254,
+        max_length=EMAIL_FIELD_MAX_LENGTH,
         # "username" lets password managers pair it with the password.
         widget=forms.EmailInput(attrs={"autocomplete": "username"}),
     )
@@ -172,22 +199,14 @@ class LoginForm(DesignsystemetMixin, auth_forms.AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs) -> None:
         super().__init__(request, *args, **kwargs)
         # AuthenticationForm sizes the field for a username; an address may be longer.
-        self.fields["username"].widget.attrs["maxlength"] = 254
+        self.fields["username"].widget.attrs["maxlength"] = EMAIL_FIELD_MAX_LENGTH
 
     def clean_username(self) -> str:
-        """The username that belongs to the address typed.
-
-        Accounts made at sign-up have the lower-cased address as username; accounts
-        made in the admin may have another username, found by their address when it
-        is unique.
-        """
+        """The username of the account the address typed means (account_for), for the
+        backend's exact username lookup; the address itself when none, which fails."""
         email = self.cleaned_data["username"].strip().lower()
-        if User.objects.filter(username=email).exists():
-            return email
-        usernames = list(User.objects.filter(email__iexact=email).values_list("username")[:2])
-        if len(usernames) == 1:
-            return usernames[0][0]
-        return email
+        user = account_for(email)
+        return user.username if user is not None else email
 
 
 class ProfileForm(DesignsystemetMixin, forms.ModelForm):
@@ -228,9 +247,18 @@ class ProfileForm(DesignsystemetMixin, forms.ModelForm):
 class PasswordResetForm(DesignsystemetMixin, auth_forms.PasswordResetForm):
     email = forms.EmailField(
         label=_("E-mail address"),
-        max_length=254,
+        max_length=EMAIL_FIELD_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    def get_users(self, email: str):
+        """The account log-in would find for `email` (account_for), if it can log in.
+
+        The link goes to the address the account has, never to the text typed.
+        """
+        user = account_for(email)
+        if user is not None and user.is_active and user.email and user.has_usable_password():
+            yield user
 
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs

@@ -9,6 +9,15 @@ counts on its own.
 
 We do not use django-ratelimit: it refuses the local-memory cache we default to and
 does not know Django's own Redis backend.
+
+Nor django-axes, for log-in: it keys lock-outs on the username as typed (so `vıctim@`
+counts apart from `victim@`, while the lookup finds the same account), its lock-out
+parameters are IP, username or their combination, not "many addresses fail on one
+account: slow down the addresses that failed, never the ones that did not" (see
+LOGIN_FAILURES_PER_ACCOUNT in ideabank/views.py), it writes every attempt to the
+database by default, and it needs its own authentication backend and middleware. It
+would also cover log-in only: sign-up, password reset, confirmation mails and the
+contact form need these counters anyway, so one small module serves them all.
 """
 
 import hashlib
@@ -112,6 +121,9 @@ class Limit:
 
     def reached(self, key: str) -> bool:
         return reached(self.scope, key, limit=self.limit, window=self.window)
+
+    def hits(self, key: str) -> int:
+        return hits(self.scope, key, window=self.window)
 
     def hit(self, key: str) -> int:
         return hit(self.scope, key, window=self.window)

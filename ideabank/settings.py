@@ -225,7 +225,15 @@ PERIODIC_TASKS = {
     "ideabank.tasks.forget_old_mail": 24 * 3600,
     # Edit history older than HISTORY_KEEP_DAYS, then the files no one needs any more.
     "initiatives.tasks.prune_history": 24 * 3600,
+    # Personal data past its time (ideabank/personal_data.py): the two periods below.
+    "ideabank.tasks.anonymise_old_registrations": 24 * 3600,
+    "ideabank.tasks.delete_unconfirmed_accounts": 24 * 3600,
 }
+# Event registrations keep the registrant's name and address this many months after the
+# event ends, then are anonymised (the rows stay, for counting).
+REGISTRATION_KEEP_MONTHS = env_int("REGISTRATION_KEEP_MONTHS", 12)
+# An account whose address is not confirmed within this many days is deleted.
+UNCONFIRMED_ACCOUNT_KEEP_DAYS = env_int("UNCONFIRMED_ACCOUNT_KEEP_DAYS", 30)
 # Finished task records (not mails) are kept this long for troubleshooting.
 TASK_RESULTS_KEEP_DAYS = 14
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task
 
-from ideabank import email
+from ideabank import email, personal_data
 from ideabank.models import OutgoingMail, PeriodicJob
 
 # One run of the periodic retry sends at most this many; the next run takes the rest.
@@ -65,6 +65,18 @@ def forget_old_mail() -> int:
         )
     ).delete()
     return deleted
+
+
+@task()
+def anonymise_old_registrations() -> int:
+    """Anonymise registrations for events that ended more than REGISTRATION_KEEP_MONTHS ago."""
+    return personal_data.anonymise_old_registrations()
+
+
+@task()
+def delete_unconfirmed_accounts() -> int:
+    """Delete accounts whose address was not confirmed within UNCONFIRMED_ACCOUNT_KEEP_DAYS."""
+    return personal_data.delete_unconfirmed_accounts()
 
 
 def enqueue_due_periodic_tasks(now=None) -> list[str]:

@@ -9,12 +9,16 @@ admin.site.site_header = admin.site.site_title = settings.SITE_NAME
 
 account_patterns = [
     path("registrer/", views.signup, name="signup"),
+    path("registrer/sendt/", views.signup_done, name="signup_done"),
     # Before the token pattern, which would take "send" for a token.
     path("bekreft/send/", views.resend_confirmation, name="resend_confirmation"),
     path("bekreft/<str:token>/", views.confirm_email, name="confirm_email"),
     path("logg-inn/", views.login, name="login"),
     path("logg-ut/", views.logout, name="logout"),
     path("profil/", views.profile, name="profile"),
+    path("profil/mine-data/", views.my_data_download, name="my_data"),
+    path("profil/slett/", views.account_delete, name="account_delete"),
+    path("slettet/", views.account_deleted, name="account_deleted"),
     path("passord/", views.password_change, name="password_change"),
     path("passord/endret/", views.password_change_done, name="password_change_done"),
     path("glemt-passord/", views.password_reset, name="password_reset"),
@@ -38,6 +42,8 @@ urlpatterns += i18n_patterns(
     path("om/", views.about, name="about"),
     path("tilgjengelighet/", views.accessibility, name="accessibility"),
     path("personvern/", views.privacy, name="privacy"),
+    # Before the admin's own URLs: its log-in page sends people to ours and our limits.
+    path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("konto/", include((account_patterns, "accounts"))),
     path("", include("initiatives.urls")),

@@ -1,5 +1,6 @@
 """Site-wide pages (the home page, the pages about the site) and accounts."""
 
+import unicodedata
 from datetime import date
 
 from django import forms
@@ -9,25 +10,30 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.forms.forms import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ideabank import ratelimit
+from ideabank import personal_data, ratelimit
 from ideabank.email import send_to
 from ideabank.forms import (
+    DesignsystemetMixin,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
     SetPasswordForm,
     SignupForm,
+    account_for,
+    accounts_with_address,
 )
 from ideabank.models import (
     CONFIRMATION_MAX_AGE,
@@ -109,19 +115,33 @@ def accessibility(request: HttpRequest) -> HttpResponse:
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/privacy.html", {"contact_email": contact_email()})
+    return render(
+        request, "pages/privacy.html", {"contact_email": contact_email(), "periods": _periods()}
+    )
 
 
 # --- Accounts ---------------------------------------------------------------------
 
-# Short windows: a real person who mistypes is kept out for minutes, a script for good.
-LOGIN_FAILURES_PER_ACCOUNT = ratelimit.Limit("login-account", limit=10, window=15 * 60)
+# Limits count what a client address does, never what happens to an account alone: a
+# limit on the target lets anyone lock its owner out. Short windows: a real person who
+# mistypes is kept out for minutes, a script for good.
 LOGIN_ATTEMPTS_PER_IP = ratelimit.Limit("login-ip", limit=50, window=15 * 60)
+# Wrong passwords for one account from one address block that address for that account.
+LOGIN_FAILURES_PER_ACCOUNT_AND_IP = ratelimit.Limit("login-account-ip", limit=10, window=15 * 60)
+# Wrong passwords for one account from every address: past this an address that has
+# failed on the account itself is refused too, so a guesser with many addresses gets one
+# guess per address. Addresses that have not failed on it are never refused by it: the
+# owner's right password from home always gets through.
+LOGIN_FAILURES_PER_ACCOUNT = ratelimit.Limit("login-account", limit=20, window=15 * 60)
 # Generous enough for a workshop signing up together behind one address.
 SIGNUPS_PER_IP = ratelimit.Limit("signup-ip", limit=20, window=60 * 60)
+# Sign-ups with an address that has an account mail its owner; this many a day at most.
+SIGNUP_ATTEMPT_MAILS_PER_ACCOUNT = ratelimit.Limit("signup-attempt-mail", limit=3, window=86400)
 CONFIRMATION_MAILS_PER_ACCOUNT = ratelimit.Limit("confirm-resend-account", limit=3, window=15 * 60)
 CONFIRMATION_MAILS_PER_IP = ratelimit.Limit("confirm-resend-ip", limit=20, window=60 * 60)
-PASSWORD_RESETS_PER_ACCOUNT = ratelimit.Limit("password-reset-account", limit=3, window=15 * 60)
+PASSWORD_RESETS_PER_ACCOUNT_AND_IP = ratelimit.Limit(
+    "password-reset-account-ip", limit=3, window=15 * 60
+)
 PASSWORD_RESETS_PER_IP = ratelimit.Limit("password-reset-ip", limit=20, window=60 * 60)
 
 
@@ -147,10 +167,20 @@ def _typed(form: forms.BaseForm, *names: str) -> dict:
     return {name: str(form[name].value() or "")[:1000] for name in names}
 
 
+def _account_key(typed: str) -> str:
+    """What limits on a typed address count against: the account it means (account_for,
+    the lookup log-in uses), else the text, case-folded."""
+    user = account_for(typed)
+    if user is not None:
+        return f"user:{user.pk}"
+    return "typed:" + unicodedata.normalize("NFKC", typed.strip()).casefold()
+
+
 def _start_page(user) -> str:
     """Where a new or newly confirmed account goes on: joining an organisation until it has one."""
     # reverse() here, not at import: the organisation pages are wired in initiatives/urls.py.
-    if OrganisationMember.objects.filter(user=user).exists():
+    waiting_or_in = (OrganisationMember.Status.ACTIVE, OrganisationMember.Status.REQUESTED)
+    if OrganisationMember.objects.filter(user=user, status__in=waiting_or_in).exists():
         return reverse("initiatives:my_page")
     return reverse("initiatives:organisation_join")
 
@@ -181,20 +211,28 @@ def signup(request: HttpRequest) -> HttpResponse:
                 request, "accounts/signup.html", {"form": unchecked}, SIGNUPS_PER_IP
             )
         if form.is_valid():
+            email = form.cleaned_data["email"]
             user = form.save(language=translation.get_language())
             if user is not None:
                 send_confirmation(user)
-                auth_login(request, user)
-                messages.success(
-                    request,
-                    _(
-                        "Welcome! We have sent a link to %(email)s. Open it to confirm your "
-                        "e-mail address: you need that before you can share initiatives."
-                    )
-                    % {"email": user.email},
-                )
-                return redirect(_start_page(user))
+            else:
+                tell_owners_of_signup_attempt(email)
+            # The same answer whether or not the address had an account, so sign-up does
+            # not tell anyone which addresses have one; logging in would tell it too.
+            messages.success(request, _("We have sent an e-mail to %(email)s.") % {"email": email})
+            return redirect("accounts:signup_done")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_done.html")
+
+
+def tell_owners_of_signup_attempt(email: str) -> None:
+    """Mail the owners of `email` that someone tried to sign up with it, and how to log in."""
+    for owner in accounts_with_address(email).filter(is_active=True):
+        if not SIGNUP_ATTEMPT_MAILS_PER_ACCOUNT.too_many(str(owner.pk)):
+            send_to("email/account_signup_attempt", {"user": owner}, [owner])
 
 
 @require_http_methods(["GET", "POST"])
@@ -214,6 +252,14 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         profile_for(user).confirm_email()
+        if request.user != user:
+            # The link proves the mailbox, not the password: log in to go on.
+            messages.success(
+                request,
+                _("Thank you. Your e-mail address %(email)s is confirmed. Log in to go on.")
+                % {"email": user.email},
+            )
+            return redirect_to_login(_start_page(user))
         messages.success(
             request,
             _("Thank you. Your e-mail address %(email)s is confirmed.") % {"email": user.email},
@@ -248,30 +294,61 @@ def resend_confirmation(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:profile")
 
 
+def _login_refusal(ip: str, account: str) -> ratelimit.Limit | None:
+    """The limit that refuses a log-in attempt before its password is tried, or None.
+
+    Every attempt counts against the address; wrong passwords against (account, address)
+    and against the account, which refuses only addresses that have failed on it.
+    """
+    if LOGIN_ATTEMPTS_PER_IP.too_many(ip):
+        return LOGIN_ATTEMPTS_PER_IP
+    failures_here = LOGIN_FAILURES_PER_ACCOUNT_AND_IP.hits(f"{account} {ip}")
+    if failures_here >= LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit:
+        return LOGIN_FAILURES_PER_ACCOUNT_AND_IP
+    if failures_here and LOGIN_FAILURES_PER_ACCOUNT.reached(account):
+        return LOGIN_FAILURES_PER_ACCOUNT
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
+    """The one log-in form, the admin's included (admin_login), behind its rate limits."""
     next_url = _next_url(request)
     form = LoginForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST":
         typed = _typed(form, "username")
-        account = typed["username"].strip().lower()
-        # Every attempt counts against the address; only wrong passwords against the account.
-        if LOGIN_ATTEMPTS_PER_IP.too_many(ratelimit.client_ip(request)):
-            limit = LOGIN_ATTEMPTS_PER_IP
-        elif LOGIN_FAILURES_PER_ACCOUNT.reached(account):
-            limit = LOGIN_FAILURES_PER_ACCOUNT
-        else:
-            limit = None
+        ip = ratelimit.client_ip(request)
+        account = _account_key(typed["username"])
+        limit = _login_refusal(ip, account)
         if limit is not None:
             context = {"form": LoginForm(request, initial=typed), "next": next_url}
             return ratelimit.render_limited(request, "accounts/login.html", context, limit)
         if form.is_valid():
-            LOGIN_FAILURES_PER_ACCOUNT.clear(account)
+            LOGIN_FAILURES_PER_ACCOUNT_AND_IP.clear(f"{account} {ip}")
             auth_login(request, form.get_user())
             return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
         if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            LOGIN_FAILURES_PER_ACCOUNT_AND_IP.hit(f"{account} {ip}")
             LOGIN_FAILURES_PER_ACCOUNT.hit(account)
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's log-in page sends people to the site's, `next` and all: one form, one
+    set of limits. It takes no password itself, whatever the method."""
+    next_url = _next_url(request) or reverse("admin:index")
+    if request.user.is_active and request.user.is_staff:
+        return redirect(next_url)
+    if request.user.is_authenticated:
+        messages.info(
+            request,
+            _(
+                "You are logged in as %(email)s, which has no access to the administration. "
+                "Log in with an account that has."
+            )
+            % {"email": request.user.email},
+        )
+    return redirect_to_login(next_url)
 
 
 @require_POST
@@ -312,9 +389,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         typed = _typed(self.get_form(), "email")
+        ip = ratelimit.client_ip(request)
+        # The sender is limited, never the account: requests from elsewhere still get through.
         for limit, key in (
-            (PASSWORD_RESETS_PER_IP, ratelimit.client_ip(request)),
-            (PASSWORD_RESETS_PER_ACCOUNT, typed["email"].strip().lower()),
+            (PASSWORD_RESETS_PER_IP, ip),
+            (PASSWORD_RESETS_PER_ACCOUNT_AND_IP, f"{_account_key(typed['email'])} {ip}"),
         ):
             if limit.too_many(key):
                 context = self.get_context_data(form=self.form_class(initial=typed))
@@ -350,3 +429,95 @@ password_change = auth_views.PasswordChangeView.as_view(
 password_change_done = auth_views.PasswordChangeDoneView.as_view(
     template_name="accounts/password_change_done.html"
 )
+
+
+# --- Your data (GDPR) ----------------------------------------------------------------
+
+# Wrong passwords on the delete page, per account: a borrowed session cannot try many.
+ACCOUNT_DELETE_FAILURES = ratelimit.Limit("account-delete", limit=5, window=15 * 60)
+
+
+class DeleteAccountForm(DesignsystemetMixin, forms.Form):
+    """The account's password, so a session left open cannot delete the account."""
+
+    password = forms.CharField(
+        label=gettext_lazy("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(
+                gettext_lazy("That is not your password. Nothing was deleted."),
+                code="wrong_password",
+            )
+        return password
+
+
+@login_required
+@require_http_methods(["GET"])
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    """The person's data as a JSON file (GDPR articles 15 and 20). A GET: it changes
+    nothing, so a plain link works without JavaScript and can be opened again."""
+    response = HttpResponse(
+        personal_data.export_json(request.user), content_type="application/json; charset=utf-8"
+    )
+    day = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="idebanken-data-{day}.json"'
+    # Personal data: never kept by a shared cache or the browser's back button.
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the account and erase the person's data (GDPR article 17), after the password."""
+    user = request.user
+    if not personal_data.may_erase_self(user):
+        return render(
+            request,
+            "accounts/delete_account.html",
+            {"staff": True, "contact_email": contact_email()},
+            status=403,
+        )
+    key = str(user.pk)
+    if request.method == "POST" and ACCOUNT_DELETE_FAILURES.reached(key):
+        context = {"form": DeleteAccountForm(user=user), "contact_email": contact_email()}
+        return ratelimit.render_limited(
+            request, "accounts/delete_account.html", context, ACCOUNT_DELETE_FAILURES
+        )
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
+    if request.method == "POST":
+        if form.is_valid():
+            personal_data.erase_account(user)
+            auth_logout(request)
+            return redirect("accounts:account_deleted")
+        ACCOUNT_DELETE_FAILURES.hit(key)
+    return render(
+        request,
+        "accounts/delete_account.html",
+        {"form": form, "contact_email": contact_email()},
+    )
+
+
+def account_deleted(request: HttpRequest) -> HttpResponse:
+    """The page after deletion: the person is logged out, so it is open to anyone."""
+    return render(request, "accounts/delete_account_done.html")
+
+
+def _periods() -> dict:
+    """The retention periods the privacy page states, from settings (never hard-coded)."""
+    return {
+        "unconfirmed_days": settings.UNCONFIRMED_ACCOUNT_KEEP_DAYS,
+        "registration_months": settings.REGISTRATION_KEEP_MONTHS,
+        "mail_days": settings.MAIL_KEEP_DAYS,
+        "failed_mail_days": settings.FAILED_MAIL_KEEP_DAYS,
+        "history_days": settings.HISTORY_KEEP_DAYS,
+    }

@@ -119,14 +119,50 @@ class MunicipalityAdmin(admin.ModelAdmin):
 # --- Organisations -------------------------------------------------------------------
 
 
-class OrganisationMemberInline(UserFieldsAdminMixin, admin.TabularInline):
+class MembershipFieldsAdminMixin:
+    """Who belongs to which organisation, and as what, is for those who manage user accounts
+    (administrators), as the accounts themselves are (ideabank.admin): moderators edit
+    content, and see these fields read-only. They still approve and decline requests with
+    the member list's actions, which tell the person by e-mail."""
+
+    membership_fields: tuple[str, ...] = ("organisation", "user", "role", "status")
+
+    def may_manage_members(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("auth.change_user")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.may_manage_members(request):
+            fields += [name for name in self.membership_fields if name not in fields]
+        return fields
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Removing an active member changes who belongs; declining a request does not.
+        # (In the inline on an organisation's page, `obj` is the organisation.)
+        removes_member = obj is not None and (isinstance(obj, Organisation) or obj.is_active)
+        if removes_member and not self.may_manage_members(request):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(boolean=True, description=_("e-mail confirmed"))
+    def email_confirmed(self, membership: OrganisationMember) -> bool:
+        # The profile comes with the row (select_related); accounts made in the admin may
+        # have none yet.
+        profile = getattr(membership.user, "profile", None)
+        return bool(profile and profile.email_confirmed)
+
+
+class OrganisationMemberInline(MembershipFieldsAdminMixin, admin.TabularInline):
     model = OrganisationMember
     extra = 0
     autocomplete_fields = ["user"]
-    user_fields = ("user",)
-    fields = ["user", "role", "status", "approved_at"]
+    membership_fields = ("user", "role", "status")  # the organisation is the page's own
+    fields = ["user", "email_confirmed", "role", "status", "approved_at"]
     # Requests are approved or declined with the member list's actions, which tell the person.
-    readonly_fields = ["status", "approved_at"]
+    readonly_fields = ["email_confirmed", "status", "approved_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("user__profile")
 
 
 def pending_first(field: str, pending: str) -> Case:
@@ -188,16 +224,43 @@ class OrganisationAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.M
 
 
 @admin.register(OrganisationMember)
-class OrganisationMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "organisation", "role", "status", "created", "approved_by"]
-    list_select_related = ["user", "organisation", "approved_by"]
-    list_filter = ["status", "role"]
+class OrganisationMemberAdmin(MembershipFieldsAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "user",
+        "email_confirmed",
+        "organisation",
+        "role",
+        "status",
+        "created",
+        "approved_by",
+    ]
+    list_select_related = ["user__profile", "organisation", "approved_by"]
+    list_filter = [
+        "status",
+        "role",
+        ("user__profile__email_confirmed_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["user__username", "user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+    fields = [
+        "organisation",
+        "user",
+        "email_confirmed",
+        "role",
+        "status",
+        "approved_by",
+        "approved_at",
+    ]
     # A request becomes a membership through the actions, which e-mail the person.
-    readonly_fields = ["status", "approved_by", "approved_at"]
-    user_fields = ("user",)
+    readonly_fields = ["email_confirmed", "status", "approved_by", "approved_at"]
     actions = ["approve_selected", "decline_selected"]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not self.may_manage_members(request):
+            # Deleting selected rows would remove active members too; declining is the way.
+            actions.pop("delete_selected", None)
+        return actions
 
     def get_ordering(self, request: HttpRequest) -> list:
         return [
@@ -226,7 +289,7 @@ class OrganisationMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Decline selected membership requests"), permissions=["delete"])
+    @admin.action(description=_("Decline selected membership requests"), permissions=["change"])
     def decline_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         apply_move(
             self,
@@ -366,7 +429,16 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
         "focus_areas",
         "actor_types",
     ]
-    search_fields = ["title", "summary", "slug", "lead_organisation__name"]
+    search_fields = [
+        "title",
+        "summary",
+        "slug",
+        "lead_organisation__name",
+        # Moderators find everything tied to an address (ideabank/personal_data.py).
+        "contact_email",
+        "contact_name",
+        "created_by__email",
+    ]
     autocomplete_fields = [
         "lead_organisation",
         "purposes",
@@ -383,6 +455,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
     readonly_fields = [
         "status",
         "submitted_at",
+        "submitted_by",
         "published_at",
         "rejected_at",
         "archived_at",
@@ -410,6 +483,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
                     "status",
                     "rejection_reason",
                     "submitted_at",
+                    "submitted_by",
                     "published_at",
                     "rejected_at",
                     "archived_at",
@@ -595,7 +669,8 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
         )
         initiative = self._initiative_to_review(request, object_id, queryset)
         status = initiative.status
-        own = initiative.created_by_id == request.user.pk
+        # The model refuses these people too; the page does not offer what would be refused.
+        own = request.user.pk in initiative.authors()
         lead_is_proposed = not initiative.lead_organisation.is_approved
         changes = history.since_review(initiative)
         context = {
@@ -615,7 +690,7 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
             "can_publish": (
                 status in Initiative.TRANSITIONS["publish"][0] and not own and not lead_is_proposed
             ),
-            "can_reject": status in Initiative.TRANSITIONS["reject"][0],
+            "can_reject": status in Initiative.TRANSITIONS["reject"][0] and not own,
             "reject_form": reject_form or RejectForm(),
             # What changed since a moderator last reviewed it (published or marked reviewed).
             "changes": changes,
@@ -833,7 +908,7 @@ class InitiativeStatusChangeAdmin(admin.ModelAdmin):
     list_display = ["created", "initiative", "from_status", "to_status", "changed_by"]
     list_select_related = ["initiative", "changed_by"]
     list_filter = ["to_status", "from_status"]
-    search_fields = ["initiative__title", "note"]
+    search_fields = ["initiative__title", "note", "changed_by__email"]
     date_hierarchy = "created"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -906,7 +981,7 @@ class AttachmentAdmin(InitiativeRowAdmin):
 class AdoptionAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = ["organisation", "initiative", "created", "reported_by"]
     list_select_related = ["organisation", "initiative", "reported_by"]
-    search_fields = ["organisation__name", "initiative__title", "note"]
+    search_fields = ["organisation__name", "initiative__title", "note", "reported_by__email"]
     autocomplete_fields = ["organisation", "initiative", "reported_by"]
     user_fields = ("reported_by",)
     date_hierarchy = "created"

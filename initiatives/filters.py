@@ -4,7 +4,6 @@ import django_filters
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
-from taggit.models import Tag
 
 from initiatives.models import (
     ActorType,
@@ -15,6 +14,7 @@ from initiatives.models import (
     Municipality,
     Purpose,
     Target,
+    public_tags,
 )
 from initiatives.search import search, with_all
 
@@ -70,10 +70,12 @@ class InitiativeFilter(django_filters.FilterSet):
         queryset=FocusArea.objects.all(),
         method="filter_all",
     )
+    # Only tags a published initiative has: a draft's tag is "not understood", as a tag that
+    # does not exist is, so the list tells nothing of drafts.
     tag = django_filters.ModelMultipleChoiceFilter(
         label=_("Tag"),
         to_field_name="slug",
-        queryset=Tag.objects.all(),
+        queryset=public_tags(),
         method="filter_all",
     )
     county = django_filters.ModelChoiceFilter(

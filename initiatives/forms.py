@@ -167,8 +167,9 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
     """The whole initiative on one page.
 
     A draft needs only a title and a lead organisation; with `submitting` the form asks
-    for what a review needs (summary, description, a purpose, a goal, a place). The lead
-    organisation is one of `organisations` (the user's, read by the view).
+    for what a review needs (Initiative.REVIEW_NEEDS: summary, description, scope, a
+    purpose, a goal). The lead organisation is one of `organisations` (the user's, read
+    by the view).
     """
 
     SECTIONS = {
@@ -205,9 +206,6 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
         "contact": ["contact_name", "contact_role", "contact_email", "contact_phone"],
         "image": ["image", "remove_image", "image_alt"],
     }
-    # Review needs these besides the title and the lead organisation.
-    NEEDED_TO_SUBMIT = ("summary", "description", "purposes", "goals", "scope")
-
     lead_organisation = PreloadedChoiceField(
         label=_("Lead organisation"),
         help_text=_("One of the organisations you are a member of. It owns the initiative."),
@@ -311,15 +309,10 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
                 ),
             },
             "summary": {
-                "required": _("Write a summary of one or two sentences."),
                 "max_length": _(
                     "The summary can be at most %(limit_value)d characters (it has %(show_value)d)."
                 ),
             },
-            "description": {"required": _("Describe the initiative.")},
-            "purposes": {"required": _("Choose at least one purpose.")},
-            "goals": {"required": _("Choose at least one Sustainable Development Goal.")},
-            "scope": {"required": _("Choose how far the initiative reaches.")},
             "contact_email": {"invalid": _("Write an e-mail address such as name@example.no.")},
         }
 
@@ -342,10 +335,11 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
 
         fields = self.fields
         fields["phase"].required = False
-        for name in ("summary", "description", "scope"):
+        # What review needs is the model's list (Initiative.review_gaps), asked for here
+        # when the person submits, in the same words.
+        for name, message in Initiative.REVIEW_NEEDS.items():
             fields[name].required = submitting
-        for name in ("purposes", "goals"):
-            fields[name].required = submitting
+            fields[name].error_messages["required"] = message
         # The model's text columns have no limit; the form keeps them to what a person writes.
         for name in ("description", *self.SECTIONS["frame"], *self.SECTIONS["results"]):
             limit = LONG_TEXT if name == "description" else TEXT
@@ -548,20 +542,6 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
             (option, Initiative.INVOLVEMENT_AIMS.get(option.data["value"], ""))
             for option in self["involvement"].subwidgets
         ]
-
-
-def submission_gaps(initiative: Initiative) -> list[str]:
-    """What review needs that a saved initiative lacks, as sentences (submit from the preview)."""
-    gaps = []
-    if not initiative.summary.strip():
-        gaps.append(_("Write a summary of one or two sentences."))
-    if not initiative.description.strip():
-        gaps.append(_("Describe the initiative."))
-    if not initiative.purposes.exists():
-        gaps.append(_("Choose at least one purpose."))
-    if not initiative.goals.exists():
-        gaps.append(_("Choose at least one Sustainable Development Goal."))
-    return gaps
 
 
 class RowsFormSet(BaseInlineFormSet):

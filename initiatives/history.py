@@ -83,6 +83,7 @@ NOT_COMPARED = {
     "updated",
     "created_by",
     "submitted_at",
+    "submitted_by",
     "published_at",
     "rejected_at",
     "archived_at",

@@ -1,6 +1,8 @@
 """The bank: taxonomy, places, organisations, initiatives, moderation and adoption."""
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -15,9 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from reversion.models import Version
 from taggit.managers import TaggableManager
 
 from ideabank.email import send_to
+from ideabank.models import email_confirmed
 
 
 def in_active_language(nb: str, en: str) -> str:
@@ -343,6 +347,21 @@ class Organisation(TimeStampedModel):
         send_to("email/organisation_approved", {"organisation": self}, [self.proposed_by])
 
 
+# A declined request to join (an organisation or a network) may be made again after this
+# long: asking again at once would only mail the deciders the same request, while a month
+# lets a changed situation be heard.
+ASK_AGAIN_AFTER = timedelta(days=30)
+
+
+class AskedTooSoon(Exception):
+    """A request to join was declined less than ASK_AGAIN_AFTER ago."""
+
+    def __init__(self, declined_at: datetime) -> None:
+        self.declined_at = declined_at
+        self.ask_again_from = declined_at + ASK_AGAIN_AFTER
+        super().__init__(declined_at)
+
+
 class OrganisationMemberQuerySet(models.QuerySet):
     def active(self) -> "OrganisationMemberQuerySet":
         return self.filter(status=OrganisationMember.Status.ACTIVE)
@@ -361,6 +380,7 @@ class OrganisationMember(TimeStampedModel):
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
         ACTIVE = "active", _("Active")
+        DECLINED = "declined", _("Declined")
 
     organisation = models.ForeignKey(
         Organisation,
@@ -387,6 +407,7 @@ class OrganisationMember(TimeStampedModel):
         verbose_name=_("approved by"),
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
 
     objects = OrganisationMemberQuerySet.as_manager()
 
@@ -413,6 +434,8 @@ class OrganisationMember(TimeStampedModel):
         """Let a requested member in; they are told by e-mail in their language."""
         if self.is_active:
             return
+        if self.status != self.Status.REQUESTED:
+            raise IllegalTransition(_("Only a request to join can be approved."))
         self.status = self.Status.ACTIVE
         self.approved_by = by
         self.approved_at = timezone.now()
@@ -420,28 +443,50 @@ class OrganisationMember(TimeStampedModel):
         send_to("email/membership_approved", {"membership": self}, [self.user])
 
     def decline(self, *, by) -> None:
-        """Refuse a request: the row goes, so the person may ask again later."""
+        """Refuse a request: the row stays, declined now, so the person may ask again only
+        after ASK_AGAIN_AFTER; they are told by e-mail in their language. Declining a
+        declined request does nothing."""
         if self.is_active:
             raise IllegalTransition(_("An active member cannot be declined; remove them instead."))
+        if self.status == self.Status.DECLINED:
+            return
+        self.status = self.Status.DECLINED
+        self.declined_at = timezone.now()
+        self.save(update_fields=["status", "declined_at", "updated"])
         send_to("email/membership_declined", {"membership": self}, [self.user])
-        self.delete()
 
 
 def request_membership(user, organisation: "Organisation") -> OrganisationMember:
     """Ask to join `organisation`; its active members (or, if none, the moderators) are told.
 
-    Asking again while a request or membership exists returns the existing row.
+    Asking again while a request or membership exists returns the existing row and tells
+    nobody: one mail per request, however often the button is pressed. Declined less than
+    ASK_AGAIN_AFTER ago, AskedTooSoon is raised; declined longer ago, it is a new request.
     """
-    membership, created = OrganisationMember.objects.get_or_create(
-        organisation=organisation,
-        user=user,
-        defaults={"status": OrganisationMember.Status.REQUESTED},
-    )
-    if created:
-        members = organisation.memberships.active().select_related("user__profile")
-        context = {"membership": membership}
-        if not send_to("email/membership_requested", context, [m.user for m in members]):
-            send_to("email/membership_requested", context, moderators())
+    with transaction.atomic():
+        membership, created = OrganisationMember.objects.get_or_create(
+            organisation=organisation,
+            user=user,
+            defaults={"status": OrganisationMember.Status.REQUESTED},
+        )
+        if not created:
+            # Locked, so two clicks at once cannot both turn a declined row into a request.
+            membership = OrganisationMember.objects.select_for_update().get(pk=membership.pk)
+        if membership.status == OrganisationMember.Status.DECLINED:
+            if (
+                membership.declined_at is not None
+                and timezone.now() < membership.declined_at + ASK_AGAIN_AFTER
+            ):
+                raise AskedTooSoon(membership.declined_at)
+            membership.status = OrganisationMember.Status.REQUESTED
+            membership.declined_at = None
+            membership.save(update_fields=["status", "declined_at", "updated"])
+            created = True
+        if created:
+            members = organisation.memberships.active().select_related("user__profile")
+            context = {"membership": membership}
+            if not send_to("email/membership_requested", context, [m.user for m in members]):
+                send_to("email/membership_requested", context, moderators())
     return membership
 
 
@@ -480,8 +525,6 @@ class InitiativeQuerySet(models.QuerySet):
         initiative published before the history began has no reviewed version; its first
         version (the state it was in then) counts as reviewed.
         """
-        from reversion.models import Version
-
         versions = Version.objects.filter(
             content_type__app_label="initiatives",
             content_type__model="initiative",
@@ -523,16 +566,26 @@ class InitiativeQuerySet(models.QuerySet):
         )
 
     def editable_by(self, user) -> "InitiativeQuerySet":
-        """What `user` may edit: moderators everything; others what an organisation they are
-        an active member of leads, and what they created while it is not public (someone who
-        has left the organisation may not change what the public reads in its name)."""
-        if not user.is_authenticated:
+        """What `user` may edit, preview, submit and withdraw on the member pages: what an
+        organisation they are an active member of leads, and what they created while it is
+        not public (someone who has left the organisation may not change what the public
+        reads in its name). Nothing for an account whose e-mail address is not confirmed:
+        its work reaches the organisation's colleagues, the moderators and the public.
+
+        Moderators get no more here than anyone: they review in the admin (with Django's
+        permissions), so nobody submits, or edits, someone else's work alone."""
+        if not user.is_authenticated or not email_confirmed(user):
             return self.none()
-        if can_moderate(user):
-            return self.all()
         led = OrganisationMember.objects.active().filter(user=user).values("organisation")
         not_public = ~Q(status__in=[Initiative.Status.PUBLISHED, Initiative.Status.ARCHIVED])
         return self.filter(Q(not_public, created_by=user) | Q(lead_organisation__in=led))
+
+    def previewable_by(self, user) -> "InitiativeQuerySet":
+        """What `user` may look at on the preview page: what they may edit, and for moderators
+        what has been sent for review (a draft is its organisation's private work)."""
+        if can_moderate(user):
+            return self.exclude(status=Initiative.Status.DRAFT) | self.editable_by(user)
+        return self.editable_by(user)
 
     def visible_to(self, user) -> "InitiativeQuerySet":
         """What `user` may see: the published, plus what they may edit, plus the drafts of
@@ -777,6 +830,16 @@ class Initiative(TimeStampedModel):
         verbose_name=_("created by"),
     )
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    # Who last sent it for review: they may not publish or reject it (Initiative.authors).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
     rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True, editable=False)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
@@ -868,18 +931,100 @@ class Initiative(TimeStampedModel):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    # --- What review needs --------------------------------------------------------
+
+    # What an initiative must have before it is sent for review, besides the title and the
+    # lead organisation every saved one has: the field, and what to do when it is missing.
+    # The form asks for these when "Submit for review" is pressed; submit() checks them.
+    REVIEW_NEEDS = {
+        "summary": _("Write a summary of one or two sentences."),
+        "description": _("Describe the initiative."),
+        "scope": _("Choose how far the initiative reaches."),
+        "purposes": _("Choose at least one purpose."),
+        "goals": _("Choose at least one Sustainable Development Goal."),
+    }
+
+    def review_gaps(self) -> dict[str, str]:
+        """What is still missing before review, as {field: what to do}; empty when complete.
+        Reads prefetched relations where there are any."""
+        many = {field.name for field in self._meta.many_to_many}
+        gaps = {}
+        for name, message in self.REVIEW_NEEDS.items():
+            if name in many:
+                # all() uses a prefetch when there is one; [:1] asks no more than one row.
+                present = bool(getattr(self, name).all()[:1])
+            else:
+                present = bool(str(getattr(self, name)).strip())
+            if not present:
+                gaps[name] = message
+        return gaps
+
+    def authors(self) -> set[int]:
+        """The ids of the people who made what a moderator decides on, none of whom may
+        publish or reject it: whoever created it, whoever sent it for review, whoever last
+        changed it before that, and whoever changed it since.
+
+        Read from the edit history (initiatives.history records every change as a
+        django-reversion revision by its user, and each status move as one whose comment
+        is the move's name): the changes from the last one before the last submission on,
+        the moves left out (a moderator who archived it is no author of it).
+        """
+        versions = Version.objects.get_for_object_reference(Initiative, self.pk)
+        # One query: the last submission, the last change before it, the changes from there.
+        submissions = versions.filter(revision__comment="submit").order_by("-pk")
+        submitted = models.Subquery(submissions.values("pk")[:1])
+        edits = versions.exclude(revision__comment__in=list(self.TRANSITIONS))
+        before = models.Subquery(edits.filter(pk__lt=submitted).order_by("-pk").values("pk")[:1])
+        since = edits.filter(pk__gte=Coalesce(before, submitted))
+        people = {self.created_by_id, self.submitted_by_id}
+        people.update(since.values_list("revision__user_id", flat=True))
+        people.discard(None)
+        return people
+
+    def _check_reviewer(self, by) -> None:
+        """Two people at least: nobody decides on what they submitted or changed."""
+        if by is not None and by.pk in self.authors():
+            raise IllegalTransition(
+                _(
+                    "You submitted or changed this initiative yourself, so another moderator "
+                    "must decide on it."
+                )
+            )
+
+    def _check_submittable(self, by) -> None:
+        """Only a confirmed account sends for review, and only what is complete."""
+        if by is not None and not email_confirmed(by):
+            raise IllegalTransition(
+                _(
+                    "Confirm your e-mail address before you send an initiative for review: "
+                    "open the link we sent you, or ask for a new one."
+                )
+            )
+        gaps = self.review_gaps()
+        if gaps:
+            raise IllegalTransition(
+                _("Before it can be sent for review: %(gaps)s")
+                % {"gaps": " ".join(str(gap) for gap in gaps.values())}
+            )
+
     # --- Moderation: the only way the status changes --------------------------
 
     def submit(self, *, by=None) -> None:
-        """Send for review; moderators are told by e-mail."""
-        if self._move("submit", by=by, stamp="submitted_at"):
+        """Send for review, if complete (review_gaps) and `by` has confirmed their e-mail
+        address; records who sent it. Moderators are told by e-mail."""
+
+        def check() -> None:
+            self._check_submittable(by)
+            self.submitted_by = by if by is not None and by.is_authenticated else None
+
+        if self._move(
+            "submit", by=by, stamp="submitted_at", extra_fields=["submitted_by"], check=check
+        ):
             send_to("email/initiative_submitted", {"initiative": self}, moderators())
 
     def publish(self, *, by=None, note: str = "") -> None:
-        """Make public; the submitter is told by e-mail. Nobody publishes their own submission,
-        nor one whose lead organisation a moderator has not yet approved."""
-        if by is not None and self.created_by_id is not None and by.pk == self.created_by_id:
-            raise IllegalTransition(_("You cannot publish an initiative you submitted yourself."))
+        """Make public; the submitter is told by e-mail. Nobody publishes what they submitted
+        or changed (authors), nor one whose lead organisation is not yet approved."""
         # Read from the database: the cached lead may predate a moderator's approval.
         lead = Organisation.objects.filter(pk=self.lead_organisation_id)
         if lead.filter(status=Organisation.Status.PROPOSED).exists():
@@ -890,7 +1035,13 @@ class Initiative(TimeStampedModel):
                 )
                 % {"organisation": lead.values_list("name", flat=True).first()}
             )
-        if self._move("publish", by=by, stamp="published_at", note=note):
+        if self._move(
+            "publish",
+            by=by,
+            stamp="published_at",
+            note=note,
+            check=lambda: self._check_reviewer(by),
+        ):
             self._tell_submitter("email/initiative_published")
 
     def reject(self, *, by=None, reason: str) -> None:
@@ -900,7 +1051,12 @@ class Initiative(TimeStampedModel):
             raise IllegalTransition(_("A rejection needs a reason."))
         self.rejection_reason = reason
         if self._move(
-            "reject", by=by, stamp="rejected_at", note=reason, extra_fields=["rejection_reason"]
+            "reject",
+            by=by,
+            stamp="rejected_at",
+            note=reason,
+            extra_fields=["rejection_reason"],
+            check=lambda: self._check_reviewer(by),
         ):
             self._tell_submitter("email/initiative_rejected")
 
@@ -919,8 +1075,11 @@ class Initiative(TimeStampedModel):
         stamp: str | None = None,
         note: str = "",
         extra_fields: list[str] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> bool:
-        """Apply one move of TRANSITIONS; False when already in the target status."""
+        """Apply one move of TRANSITIONS; False when already in the target status. `check`
+        runs once the row is locked and the move allowed, and may refuse it by raising
+        IllegalTransition (locked: no change can slip in between the check and the move)."""
         sources, target = self.TRANSITIONS[move]
         with transaction.atomic():
             # Lock the row so two moderators cannot move it at once.
@@ -936,6 +1095,8 @@ class Initiative(TimeStampedModel):
                         "target": self.Status(target).label,
                     }
                 )
+            if check is not None:
+                check()
             previous = self.status
             status_moving.send(sender=Initiative, initiative=self, move=move, by=by)
             self.status = target
@@ -1000,6 +1161,16 @@ def moderators():
         .distinct()
         .order_by("email")
     )
+
+
+def public_tags() -> models.QuerySet:
+    """The tags a published initiative has: the only ones the public may learn of. Every
+    other facet's values are reference data; tags are people's words, and a draft's would
+    otherwise show through the list's filters (a chip for ?tag=<slug>)."""
+    from taggit.models import Tag
+
+    published = Initiative.objects.filter(status=Initiative.Status.PUBLISHED, tags=OuterRef("pk"))
+    return Tag.objects.filter(Exists(published))
 
 
 MODERATORS_GROUP = "Moderators"

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from taggit.models import TaggedItem
 
-from ideabank.models import profile_for
+from ideabank.decorators import confirmed_email_required
 from ideabank.slugs import slugify_nb
 from initiatives import history, search
 from initiatives.engine import catalogue_version
@@ -33,7 +33,6 @@ from initiatives.forms import (
     LinkFormSet,
     PartnerFormSet,
     SimilarForm,
-    submission_gaps,
     unique_slug,
 )
 from initiatives.models import (
@@ -70,12 +69,17 @@ IMAGE_TYPES = {
 # --- Lookups ----------------------------------------------------------------------
 
 
-def editable_initiative(request: HttpRequest, slug: str, queryset: QuerySet | None = None):
-    """The initiative `slug` if the user may edit it: 404 when they may not even see it,
-    403 when they may see but not edit it."""
+def editable_initiative(
+    request: HttpRequest, slug: str, queryset: QuerySet | None = None, *, look: bool = False
+):
+    """The initiative `slug` if the user may edit it (InitiativeQuerySet.editable_by), or with
+    `look` preview it (previewable_by): 404 when they may not even see it, 403 when they may
+    see but not edit it. The views are behind confirmed_email_required, which tells an
+    account with an unconfirmed address why it may not, before any of this."""
     visible = (Initiative.objects.all() if queryset is None else queryset).visible_to(request.user)
     initiative = get_object_or_404(visible, slug=slug)
-    if not Initiative.objects.editable_by(request.user).filter(pk=initiative.pk).exists():
+    allowed = Initiative.objects.previewable_by if look else Initiative.objects.editable_by
+    if not allowed(request.user).filter(pk=initiative.pk).exists():
         raise PermissionDenied(_("Only members of the lead organisation can change this."))
     return initiative
 
@@ -129,7 +133,7 @@ def tag_suggestions() -> list[str]:
 # --- The form ---------------------------------------------------------------------
 
 
-@login_required
+@confirmed_email_required
 def initiative_create(request: HttpRequest) -> HttpResponse:
     organisations = lead_choices(request.user)
     if not organisations:
@@ -145,7 +149,7 @@ def initiative_create(request: HttpRequest) -> HttpResponse:
     return form_page(request, initiative, organisations)
 
 
-@login_required
+@confirmed_email_required
 def initiative_edit(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = editable_initiative(
         request,
@@ -246,7 +250,6 @@ def form_page(
             or initiative.status in Initiative.TRANSITIONS["submit"][0],
             "lost_files": lost_files(form, formsets["attachments"]),
             "similar": similar,
-            "email_confirmed": profile_for(request.user).email_confirmed,
             "version_form": version_form,
             "conflict": conflict,
         },
@@ -321,17 +324,8 @@ def after_save(request: HttpRequest, initiative: Initiative, action: str) -> Htt
 
 
 def submit(request: HttpRequest, initiative: Initiative) -> HttpResponse:
-    """Send for review, if the user's e-mail address is confirmed."""
-    if not profile_for(request.user).email_confirmed:
-        messages.warning(
-            request,
-            _(
-                "Your work is saved, but it cannot be sent for review until your e-mail "
-                "address is confirmed. Open the link in the e-mail we sent you when you signed "
-                "up; your profile page can send a new one."
-            ),
-        )
-        return redirect("initiatives:edit", initiative.slug)
+    """Send for review: the model refuses what is incomplete (Initiative.review_gaps), and
+    the page comes back saying what is missing; the status stays as it was."""
     try:
         initiative.submit(by=request.user)
     except IllegalTransition as error:
@@ -355,14 +349,17 @@ def lost_files(form: InitiativeForm, attachments) -> bool:
 # --- Preview, submit, withdraw ----------------------------------------------------
 
 
-@login_required
+@confirmed_email_required
 def initiative_preview(request: HttpRequest, slug: str) -> HttpResponse:
-    """The initiative exactly as its public page will show it, with a banner to edit or submit."""
+    """The initiative exactly as its public page will show it, with a banner to edit or submit
+    (moderators may look at what was sent for review, from the admin's review page)."""
     initiative = editable_initiative(
         request,
         slug,
         Initiative.objects.with_details().with_adoptions().prefetch_related("presentations__event"),
+        look=True,
     )
+    can_edit = Initiative.objects.editable_by(request.user).filter(pk=initiative.pk).exists()
     return render(
         request,
         "initiatives/initiative_preview.html",
@@ -374,32 +371,23 @@ def initiative_preview(request: HttpRequest, slug: str) -> HttpResponse:
             "similar": search.similar_to(
                 initiative.title, initiative.summary, exclude_pk=initiative.pk
             ),
-            "gaps": submission_gaps(initiative),
-            "can_submit": initiative.status in Initiative.TRANSITIONS["submit"][0],
-            "can_withdraw": initiative.status == Initiative.Status.SUBMITTED,
-            "email_confirmed": profile_for(request.user).email_confirmed,
+            "gaps": initiative.review_gaps(),
+            "can_edit": can_edit,
+            "can_submit": can_edit and initiative.status in Initiative.TRANSITIONS["submit"][0],
+            "can_withdraw": can_edit and initiative.status == Initiative.Status.SUBMITTED,
         },
     )
 
 
 @require_POST
-@login_required
+@confirmed_email_required
 def initiative_submit(request: HttpRequest, slug: str) -> HttpResponse:
     """Send a saved draft for review (the preview's button): it must be complete."""
-    initiative = editable_initiative(request, slug)
-    gaps = submission_gaps(initiative)
-    if gaps:
-        messages.error(
-            request,
-            _("Before it can be sent for review: %(gaps)s")
-            % {"gaps": " ".join(str(gap) for gap in gaps)},
-        )
-        return redirect("initiatives:edit", initiative.slug)
-    return submit(request, initiative)
+    return submit(request, editable_initiative(request, slug))
 
 
 @require_POST
-@login_required
+@confirmed_email_required
 def initiative_withdraw(request: HttpRequest, slug: str) -> HttpResponse:
     """Take a submitted initiative back to draft, to keep working on it."""
     initiative = editable_initiative(request, slug)

@@ -9,20 +9,22 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ideabank import slugs
+from ideabank.decorators import confirmed_email_required
 from ideabank.email import send_to
 from ideabank.models import profile_for
-from ideabank.ratelimit import client_ip, minutes_left, too_many
+from ideabank.ratelimit import Limit, client_ip, render_limited
 from initiatives import engine
 from initiatives.engine import Selection, in_order
 from initiatives.facets import (
@@ -49,6 +51,7 @@ from initiatives.forms import (
 from initiatives.models import (
     ActorType,
     Adoption,
+    AskedTooSoon,
     Goal,
     IllegalTransition,
     Initiative,
@@ -375,10 +378,24 @@ def posted(request: HttpRequest) -> QueryDict | None:
     return request.POST if request.method == "POST" else None
 
 
-@login_required
+# A person joins an organisation or two; more is a script filling members' and moderators'
+# inboxes. Per address generous enough for a workshop behind one.
+JOIN_REQUESTS_PER_ACCOUNT = Limit("organisation-join-account", limit=5, window=60 * 60)
+JOIN_REQUESTS_PER_IP = Limit("organisation-join-ip", limit=20, window=60 * 60)
+
+
+@confirmed_email_required
 def organisation_join(request: HttpRequest) -> HttpResponse:
     search_form = OrganisationSearchForm(request.GET or None)
     search = search_form.cleaned_data["q"].strip() if search_form.is_valid() else ""
+    if request.method == "POST":
+        for limit, key in (
+            (JOIN_REQUESTS_PER_ACCOUNT, str(request.user.pk)),
+            (JOIN_REQUESTS_PER_IP, client_ip(request)),
+        ):
+            if limit.too_many(key):
+                context = {"form": OrganisationJoinForm(None, search=search), "search": search}
+                return render_limited(request, "initiatives/organisation_join.html", context, limit)
     form = OrganisationJoinForm(posted(request), search=search)
     if request.method == "POST" and form.is_valid():
         organisation = form.cleaned_data["organisation"]
@@ -391,7 +408,7 @@ def organisation_join(request: HttpRequest) -> HttpResponse:
                 _("You are already a member of %(organisation)s.")
                 % {"organisation": organisation.name},
             )
-        elif existing is not None:
+        elif existing is not None and existing.status == OrganisationMember.Status.REQUESTED:
             messages.info(
                 request,
                 _(
@@ -401,7 +418,27 @@ def organisation_join(request: HttpRequest) -> HttpResponse:
                 % {"organisation": organisation.name},
             )
         else:
-            request_membership(request.user, organisation)
+            try:
+                request_membership(request.user, organisation)
+            except AskedTooSoon as refusal:
+                form.add_error(
+                    "organisation",
+                    _(
+                        "%(organisation)s declined your request to join on %(declined)s. "
+                        "You can ask again from %(again)s."
+                    )
+                    % {
+                        "organisation": organisation.name,
+                        "declined": date_format(timezone.localdate(refusal.declined_at)),
+                        "again": date_format(timezone.localdate(refusal.ask_again_from)),
+                    },
+                )
+                return render(
+                    request,
+                    "initiatives/organisation_join.html",
+                    {"form": form, "search": search},
+                    status=409,
+                )
             messages.success(
                 request,
                 _(
@@ -422,7 +459,7 @@ def organisation_join(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@confirmed_email_required
 def organisation_propose(request: HttpRequest) -> HttpResponse:
     form = OrganisationProposeForm(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -487,20 +524,24 @@ def person(user) -> str:
 
 
 @require_POST
-@login_required
+@confirmed_email_required
 def membership_approve(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_to_decide(request, pk)
     names = {"person": person(membership.user), "organisation": membership.organisation.name}
     if membership.is_active:
         messages.info(request, _("%(person)s is already a member of %(organisation)s.") % names)
     else:
-        membership.approve(by=request.user)
-        messages.success(request, _("%(person)s is now a member of %(organisation)s.") % names)
+        try:
+            membership.approve(by=request.user)
+        except IllegalTransition as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("%(person)s is now a member of %(organisation)s.") % names)
     return redirect("initiatives:my_page")
 
 
 @require_POST
-@login_required
+@confirmed_email_required
 def membership_decline(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_to_decide(request, pk)
     names = {"person": person(membership.user), "organisation": membership.organisation.name}
@@ -536,6 +577,8 @@ def my_page(request: HttpRequest) -> HttpResponse:
         .filter(organisation__in=active_ids)
         .exclude(user=user)
         .select_related("user", "organisation")
+        # Whoever approves sees whether the requester's address is confirmed.
+        .annotate(email_confirmed_at=F("user__profile__email_confirmed_at"))
         .order_by("organisation__name", "created")
     )
     # What they may edit, but for moderators (who may edit everything) only their own.
@@ -617,7 +660,7 @@ def published_initiative(slug: str) -> Initiative:
     )
 
 
-@login_required
+@confirmed_email_required
 def adoption_create(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = published_initiative(slug)
     mine = list(active_organisations(request.user).order_by("name"))
@@ -682,7 +725,7 @@ def adoption_to_manage(request: HttpRequest, slug: str, pk: int) -> Adoption:
     return adoption
 
 
-@login_required
+@confirmed_email_required
 def adoption_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     adoption = adoption_to_manage(request, slug, pk)
     form = AdoptionNoteForm(posted(request), instance=adoption)
@@ -718,57 +761,56 @@ def adoption_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 # --- Contact without exposure ----------------------------------------------------------
 
-# A person writes a few messages; a robot or a pile-on writes many.
-CONTACT_LIMIT_PER_ADDRESS = 5
-CONTACT_WINDOW_PER_ADDRESS = 60 * 60
-CONTACT_LIMIT_PER_INITIATIVE = 20
-CONTACT_WINDOW_PER_INITIATIVE = 24 * 60 * 60
+# A person writes a few messages; a robot or a pile-on writes many. Only the sender is
+# limited, never the initiative: many senders must not be able to silence its contact.
+CONTACT_MESSAGES_PER_ACCOUNT = Limit("contact-account", limit=5, window=60 * 60)
+CONTACT_MESSAGES_PER_IP = Limit("contact-ip", limit=20, window=60 * 60)
 
 
+@confirmed_email_required
 def contact(request: HttpRequest, slug: str) -> HttpResponse:
     """A message to the contact person, e-mailed with Reply-To the sender; the contact
-    person's address is never shown. Only for published initiatives with an address."""
+    person's address is never shown. Only for published initiatives with an address, and
+    only from accounts with a confirmed address, which is the one replied to."""
     initiative = get_object_or_404(
         Initiative.objects.published()
         .exclude(contact_email="")
         .select_related("lead_organisation"),
         slug=slug,
     )
-    form = ContactForm(posted(request))
-    status, problem, wait = 200, "", 0
+    user = request.user
+    form = ContactForm(posted(request), initial={"name": user.get_full_name(), "email": user.email})
+    # The reply goes to the confirmed address, never to one typed in: disabled fields
+    # take their initial value whatever is posted.
+    form.fields["email"].disabled = True
+    limit, problem = None, ""
     if request.method == "POST" and form.is_valid():
         sent = _("Your message was sent. The contact person replies to your e-mail address.")
         if form.is_trap:
             # Robots are told it went, so they do not try again differently.
             messages.success(request, sent)
             return redirect(initiative)
-        limits = [
-            (
-                "contact-address",
-                client_ip(request),
-                CONTACT_LIMIT_PER_ADDRESS,
-                CONTACT_WINDOW_PER_ADDRESS,
-            ),
-            (
-                "contact-initiative",
-                str(initiative.pk),
-                CONTACT_LIMIT_PER_INITIATIVE,
-                CONTACT_WINDOW_PER_INITIATIVE,
-            ),
-        ]
         # Checked in order; once one refuses, the later ones count nothing for this message.
-        window = next(
-            (w for scope, key, n, w in limits if too_many(scope, key, limit=n, window=w)), None
+        limit = next(
+            (
+                candidate
+                for candidate, key in (
+                    (CONTACT_MESSAGES_PER_ACCOUNT, str(user.pk)),
+                    (CONTACT_MESSAGES_PER_IP, client_ip(request)),
+                )
+                if candidate.too_many(key)
+            ),
+            None,
         )
-        if window is not None:
-            status, wait = 429, minutes_left(window)
+        if limit is not None:
+            wait = limit.minutes_left()
             problem = ngettext(
-                "Too many messages have been sent through this form recently. Your message has "
-                "not been sent; please try again in %(minutes)d minute. What you wrote is kept "
-                "below.",
-                "Too many messages have been sent through this form recently. Your message has "
-                "not been sent; please try again in %(minutes)d minutes. What you wrote is kept "
-                "below.",
+                "Many messages have been sent from your account or your connection in a short "
+                "time. This one has not been sent; please try again in %(minutes)d minute. "
+                "What you wrote is kept below.",
+                "Many messages have been sent from your account or your connection in a short "
+                "time. This one has not been sent; please try again in %(minutes)d minutes. "
+                "What you wrote is kept below.",
                 wait,
             ) % {"minutes": wait}
         else:
@@ -779,10 +821,10 @@ def contact(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "initiatives/contact_form.html",
         {"initiative": initiative, "form": form, "problem": problem},
-        status=status,
+        status=200 if limit is None else 429,
     )
-    if wait:
-        response["Retry-After"] = str(wait * 60)
+    if limit is not None:
+        response["Retry-After"] = str(limit.seconds_left())
     return response
 
 

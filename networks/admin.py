@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.http import content_disposition_header
@@ -31,7 +31,35 @@ from networks.models import (
 
 # Statuses and their timestamps change only through the model's moves (the actions below),
 # which e-mail the people concerned; nobody types them in.
-MEMBERSHIP_RECORDED = ["status", "since", "ended_at", "requested_by", "approved_by"]
+MEMBERSHIP_RECORDED = [
+    "status",
+    "since",
+    "ended_at",
+    "declined_at",
+    "requested_by",
+    "requester_email_confirmed",
+    "approved_by",
+]
+
+
+class RequesterConfirmedMixin:
+    """Whether the person who asked has confirmed their e-mail address: whoever decides must
+    not take an unconfirmed address for an identity."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(requester_confirmed_at=F("requested_by__profile__email_confirmed_at"))
+        )
+
+    @admin.display(boolean=True, description=gettext_lazy("requester's e-mail confirmed"))
+    def requester_email_confirmed(self, membership: Membership) -> bool | None:
+        if membership.requested_by_id is None:
+            return None
+        return getattr(membership, "requester_confirmed_at", None) is not None
+
+
 REGISTRATION_RECORDED = ["status", "cancelled_at", "language", "created"]
 EVENT_RECORDED = ["cancelled_at", "cancelled_by", "cancellation_reason"]
 
@@ -45,7 +73,7 @@ class MembershipInlineForm(forms.ModelForm):
             self.fields["organisation"].disabled = True
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(RequesterConfirmedMixin, admin.TabularInline):
     model = Membership
     form = MembershipInlineForm
     extra = 0
@@ -64,7 +92,7 @@ class NetworkAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["name", "parent", "scope", "coordinator", "county"]
     list_select_related = ["parent", "coordinator", "county"]
     list_filter = ["scope", "focus_areas", "county"]
-    search_fields = ["name", "description", "coordinator__name"]
+    search_fields = ["name", "description", "coordinator__name", "contact_email"]
     autocomplete_fields = ["parent", "coordinator", "county", "focus_areas", "goals"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -86,11 +114,20 @@ class NetworkAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["organisation", "network", "role", "status", "since", "ended_at"]
-    list_select_related = ["organisation", "network"]
+class MembershipAdmin(RequesterConfirmedMixin, admin.ModelAdmin):
+    list_display = [
+        "organisation",
+        "network",
+        "role",
+        "status",
+        "since",
+        "ended_at",
+        "requested_by",
+        "requester_email_confirmed",
+    ]
+    list_select_related = ["organisation", "network", "requested_by"]
     list_filter = ["status", "role"]
-    search_fields = ["organisation__name", "network__name"]
+    search_fields = ["organisation__name", "network__name", "requested_by__email"]
     autocomplete_fields = ["network", "organisation"]
     # A membership added here starts as a request; the actions approve, decline or end it.
     actions = ["approve_selected", "decline_selected", "end_selected"]
@@ -147,7 +184,8 @@ class MembershipAdmin(admin.ModelAdmin):
         description=gettext_lazy("Decline selected requests to join"), permissions=["decline"]
     )
     def decline_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        """Through Membership.decline: the request goes and the requester is e-mailed."""
+        """Through Membership.decline: the request is kept as declined (the organisation may
+        ask again after ASK_AGAIN_AFTER) and the requester is e-mailed."""
         apply_move(
             self,
             request,
@@ -164,9 +202,9 @@ class MembershipAdmin(admin.ModelAdmin):
         apply_move(
             self,
             request,
-            queryset.exclude(status=Membership.Status.ENDED).select_related(
-                "network", "organisation"
-            ),
+            queryset.exclude(
+                status__in=[Membership.Status.ENDED, Membership.Status.DECLINED]
+            ).select_related("network", "organisation"),
             lambda membership: membership.end(by=request.user),
             lambda n: ngettext("%d membership ended.", "%d memberships ended.", n) % n,
         )
@@ -200,7 +238,7 @@ class WorkingGroupMemberAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "working_group", "organisation", "role"]
     list_select_related = ["working_group", "organisation"]
     list_filter = ["role"]
-    search_fields = ["name", "organisation__name", "working_group__name"]
+    search_fields = ["name", "organisation__name", "working_group__name", "user__email"]
     autocomplete_fields = ["working_group", "organisation", "user"]
     user_fields = ("user",)
 

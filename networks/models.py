@@ -18,7 +18,9 @@ from django.utils.translation import pgettext_lazy
 
 from ideabank.email import Recipient, send_to
 from initiatives.models import (
+    ASK_AGAIN_AFTER,
     ActorType,
+    AskedTooSoon,
     County,
     FocusArea,
     Goal,
@@ -180,8 +182,8 @@ def protect_live_memberships(collector, field, sub_objs, using) -> None:
     """on_delete for Membership.network: a network with active memberships or requests to
     join is not deleted (ProtectedError, which the admin shows as the reason): the members
     are told when their memberships end (Membership.end), the requesters when declined.
-    Ended memberships, already told, go with the network."""
-    live = list(sub_objs.exclude(status=Membership.Status.ENDED))
+    Ended and declined memberships, already told, go with the network."""
+    live = list(sub_objs.filter(status__in=[Membership.Status.REQUESTED, Membership.Status.ACTIVE]))
     if live:
         raise ProtectedError(
             f"Cannot delete the network: it has {len(live)} active memberships or requests "
@@ -211,6 +213,7 @@ class Membership(TimeStampedModel):
         REQUESTED = "requested", _("Requested")
         ACTIVE = "active", _("Active")
         ENDED = "ended", _("Ended")
+        DECLINED = "declined", _("Declined")
 
     network = models.ForeignKey(
         Network,
@@ -230,6 +233,7 @@ class Membership(TimeStampedModel):
     )
     since = models.DateField(_("member since"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
     # Who asked on the organisation's behalf: they are told when the request is decided.
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -290,15 +294,18 @@ class Membership(TimeStampedModel):
             self._tell_requester("email/network_membership_approved")
 
     def decline(self, *, by) -> None:
-        """Refuse a request: the row goes, so the organisation may ask again later; the
-        requester is e-mailed. `by` is the coordinator or moderator deciding."""
+        """Refuse a request: the row stays, declined now, so the organisation may ask again
+        only after ASK_AGAIN_AFTER; the requester is e-mailed. `by` is the coordinator or
+        moderator deciding."""
         if not self.is_requested:
             raise IllegalTransition(
                 _("Only a request to join can be declined; end a membership in the admin.")
             )
         with transaction.atomic():
+            self.status = self.Status.DECLINED
+            self.declined_at = timezone.now()
+            self.save(update_fields=["status", "declined_at", "updated"])
             self._tell_requester("email/network_membership_declined")
-            self.delete()
 
     def end(self, *, by) -> None:
         """End an active membership (the organisation has left, or was taken off the list):
@@ -340,9 +347,11 @@ def _active_members(organisation_id) -> list:
 def request_network_membership(user, network: Network, organisation: Organisation) -> Membership:
     """Ask, for `organisation`, to join `network` (or sub-group). The active members of the
     coordinating organisation are e-mailed in their languages, or the moderators when it
-    has none. A former member (ended) may ask again.
+    has none. A former member (ended) may ask again, and so may an organisation declined
+    more than ASK_AGAIN_AFTER ago; declined more recently, AskedTooSoon is raised.
 
-    Asking while a request or membership exists returns that row and tells nobody.
+    Asking while a request or membership exists returns that row and tells nobody: the
+    coordinators get one mail per request, however often the button is pressed.
     """
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
@@ -350,10 +359,23 @@ def request_network_membership(user, network: Network, organisation: Organisatio
             organisation=organisation,
             defaults={"status": Membership.Status.REQUESTED, "requested_by": user},
         )
-        if not created and membership.status == Membership.Status.ENDED:
+        if not created:
+            # Locked, so two clicks at once cannot both turn an old row into a new request.
+            membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if (
+            membership.status == Membership.Status.DECLINED
+            and membership.declined_at is not None
+            and timezone.now() < membership.declined_at + ASK_AGAIN_AFTER
+        ):
+            raise AskedTooSoon(membership.declined_at)
+        if not created and membership.status in (
+            Membership.Status.ENDED,
+            Membership.Status.DECLINED,
+        ):
             membership.status = Membership.Status.REQUESTED
             membership.requested_by = user
-            membership.save(update_fields=["status", "requested_by", "updated"])
+            membership.declined_at = None
+            membership.save(update_fields=["status", "requested_by", "declined_at", "updated"])
             created = True
         if created:
             context = {

@@ -4,7 +4,6 @@ import re
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Case, Count, F, OuterRef, Prefetch, QuerySet, Subquery, When
@@ -13,14 +12,17 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_filters import FilterSet
 
+from ideabank.decorators import confirmed_email_required
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from initiatives.engine import engine, in_order
 from initiatives.models import (
+    AskedTooSoon,
     FocusArea,
     Goal,
     IllegalTransition,
@@ -177,6 +179,8 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 Membership.objects.requested()
                 .filter(network=network)
                 .select_related("organisation", "requested_by")
+                # Whoever decides sees whether the requester's address is confirmed.
+                .annotate(requester_confirmed_at=F("requested_by__profile__email_confirmed_at"))
                 .order_by("created", "pk")
             )
     return render(request, "networks/network_detail.html", context)
@@ -220,7 +224,13 @@ def may_decide(user, network: Network) -> bool:
     )
 
 
-@login_required
+# A person asks for a network or two at a time; more is a script filling the coordinators'
+# inboxes. Per address generous enough for a workshop behind one.
+NETWORK_REQUESTS_PER_ACCOUNT = Limit("network-join-account", limit=5, window=60 * 60)
+NETWORK_REQUESTS_PER_IP = Limit("network-join-ip", limit=20, window=60 * 60)
+
+
+@confirmed_email_required
 def network_join(request: HttpRequest, slug: str) -> HttpResponse:
     """Ask, for one of your organisations, to join a network or a sub-group."""
     network = get_object_or_404(Network.objects.select_related("parent"), slug=slug)
@@ -233,11 +243,35 @@ def network_join(request: HttpRequest, slug: str) -> HttpResponse:
     if not choices["free_organisations"]:
         context["reason"] = "all_asked"
         return render(request, "networks/network_join.html", context)
+    if request.method == "POST":
+        for limit, key in (
+            (NETWORK_REQUESTS_PER_ACCOUNT, str(request.user.pk)),
+            (NETWORK_REQUESTS_PER_IP, client_ip(request)),
+        ):
+            if limit.too_many(key):
+                context["form"] = join_form(None, choices)
+                return render_limited(request, "networks/network_join.html", context, limit)
     form = join_form(posted(request), choices)
     if request.method == "POST" and form.is_valid():
         organisation = form.cleaned_data["organisation"]
-        membership = request_network_membership(request.user, network, organisation)
         names = {"organisation": organisation.name, "network": network.name}
+        try:
+            membership = request_network_membership(request.user, network, organisation)
+        except AskedTooSoon as refusal:
+            form.add_error(
+                "organisation",
+                _(
+                    "%(network)s declined the request from %(organisation)s on %(declined)s. "
+                    "It can ask again from %(again)s."
+                )
+                % {
+                    **names,
+                    "declined": date_format(timezone.localdate(refusal.declined_at)),
+                    "again": date_format(timezone.localdate(refusal.ask_again_from)),
+                },
+            )
+            context["form"] = form
+            return render(request, "networks/network_join.html", context, status=409)
         if membership.is_active:
             # Approved from elsewhere (the admin) since the form was shown.
             messages.info(
@@ -279,7 +313,7 @@ def network_membership_to_decide(request: HttpRequest, pk: int) -> Membership:
 
 
 @require_POST
-@login_required
+@confirmed_email_required
 def network_membership_approve(request: HttpRequest, pk: int) -> HttpResponse:
     membership = network_membership_to_decide(request, pk)
     names = {"organisation": membership.organisation.name, "network": membership.network.name}
@@ -296,7 +330,7 @@ def network_membership_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@confirmed_email_required
 def network_membership_decline(request: HttpRequest, pk: int) -> HttpResponse:
     membership = network_membership_to_decide(request, pk)
     names = {"organisation": membership.organisation.name, "network": membership.network.name}
@@ -404,6 +438,9 @@ EVENTS_PER_PAGE = 20
 # Generous for a colleague registering a whole team from one office address, and a
 # stop for scripts filling an event's places or its waiting list.
 REGISTRATIONS_PER_IP = Limit("event-register-ip", limit=20, window=60 * 60)
+# Registration needs no account; a signed-in person registers themselves and perhaps a few
+# colleagues, never dozens.
+REGISTRATIONS_PER_ACCOUNT = Limit("event-register-account", limit=10, window=60 * 60)
 # Tokens are 43 characters (new_cancel_token); anything much longer is not one.
 CANCEL_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 CANCEL_TOKEN_MAX_LENGTH = 64
@@ -481,10 +518,14 @@ def event_register(request: HttpRequest, slug: str) -> HttpResponse:
     """
     event = get_object_or_404(event_page_queryset(), slug=slug)
     form = EventRegistrationForm(request.POST)
-    if REGISTRATIONS_PER_IP.too_many(client_ip(request)):
-        typed = {name: str(form[name].value() or "")[:1000] for name in form.fields}
-        context = event_context(event, EventRegistrationForm(initial=typed))
-        return render_limited(request, "networks/event_detail.html", context, REGISTRATIONS_PER_IP)
+    limits = [(REGISTRATIONS_PER_IP, client_ip(request))]
+    if request.user.is_authenticated:
+        limits.append((REGISTRATIONS_PER_ACCOUNT, str(request.user.pk)))
+    for limit, key in limits:
+        if limit.too_many(key):
+            typed = {name: str(form[name].value() or "")[:1000] for name in form.fields}
+            context = event_context(event, EventRegistrationForm(initial=typed))
+            return render_limited(request, "networks/event_detail.html", context, limit)
     status = 200
     if form.is_valid():
         try:

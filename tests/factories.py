@@ -103,6 +103,15 @@ def make_initiative(**overrides) -> Initiative:
     return initiative
 
 
+def make_complete_initiative(**overrides) -> Initiative:
+    """A draft with everything review needs (Initiative.review_gaps): a purpose and a goal
+    besides make_initiative's summary, description and place, so submit() accepts it."""
+    initiative = make_initiative(**overrides)
+    initiative.purposes.add(Purpose.objects.order_by("pk").first() or make_purpose())
+    initiative.goals.add(Goal.objects.order_by("number").first())
+    return initiative
+
+
 def make_participation(**overrides) -> Participation:
     defaults = {}
     if "initiative" not in overrides:
@@ -234,6 +243,15 @@ def make_status_change(**overrides):
     if "initiative" not in overrides:
         defaults["initiative"] = make_initiative(status=Initiative.Status.SUBMITTED)
     return InitiativeStatusChange.objects.create(**{**defaults, **overrides})
+
+
+def confirmed(user):
+    """`user`, with their e-mail address confirmed: for users other factories make
+    (make_moderator(), make_org_member().user)."""
+    from ideabank.models import profile_for
+
+    profile_for(user).confirm_email()
+    return user
 
 
 def make_confirmed_user(**overrides):

@@ -1,6 +1,6 @@
 """The whole sharing loop in Chromium, with axe-core on every page it passes.
 
-A newcomer signs up, confirms the address from the e-mail, asks to join Oslo kommune
+A newcomer signs up, confirms the address from the e-mail, logs in, asks to join Oslo kommune
 (a member of it approves on their page, reached from the e-mail), writes an initiative
 and meets a validation error first, fixes it, attaches a PDF and submits it; a
 moderator publishes it on the admin review page (reached from the e-mail); a visitor
@@ -14,7 +14,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from ideabank.forms import SignupForm
+from ideabank.forms import LoginForm, SignupForm
 from initiatives.filters import InitiativeFilter
 from initiatives.forms import AdoptionForm, OrganisationJoinForm
 from initiatives.models import Adoption, Goal, Initiative, OrganisationMember, Purpose
@@ -63,19 +63,26 @@ def test_sign_up_join_share_publish_find_and_adopt(page, bank, people, page_for)
     page.get_by_label(field_label(SignupForm, "email")).fill(EMAIL)
     page.get_by_label(field_label(SignupForm, "password")).fill(PASSWORD)
     page.get_by_role("button", name=nb("Create account")).click()
-    # An account without an organisation is taken to joining one.
-    page.wait_for_url(bank.url("/organisasjoner/bli-med/"))
+    # The same answer whether or not the address has an account: check your e-mail.
+    page.wait_for_url(bank.url("/konto/registrer/sendt/"))
+    assert nb("We have sent an e-mail to %(email)s.") % {"email": EMAIL} in notices(page)
     assert_accessible(page)
 
-    # --- Confirm the e-mail address, from the test mailbox ------------------------------
+    # --- Confirm the e-mail address, from the test mailbox, and log in -----------------
     (confirmation,) = mails_to(mail.outbox, EMAIL)
     page.goto(link_in(confirmation, bank.site))
     assert_accessible(page)
     page.get_by_role("button", name=nb("Confirm"), exact=True).click()
-    page.wait_for_url(bank.url("/organisasjoner/bli-med/"))
-    assert nb("Thank you. Your e-mail address %(email)s is confirmed.") % {
+    page.wait_for_url(re.compile(re.escape(bank.url("/konto/logg-inn/")) + r"\?next="))
+    assert nb("Thank you. Your e-mail address %(email)s is confirmed. Log in to go on.") % {
         "email": EMAIL
     } in notices(page)
+    assert_accessible(page)
+    page.get_by_label(field_label(LoginForm, "username")).fill(EMAIL)
+    page.get_by_label(field_label(LoginForm, "password")).fill(PASSWORD)
+    page.locator("main").get_by_role("button", name=nb("Log in")).click()
+    # An account without an organisation is taken to joining one.
+    page.wait_for_url(bank.url("/organisasjoner/bli-med/"))
     assert_accessible(page)
 
     # --- Ask to join Oslo kommune ------------------------------------------------------

@@ -16,7 +16,14 @@ from ideabank import email
 from ideabank.email import Recipient, send_to
 from ideabank.models import OutgoingMail, profile_for
 from ideabank.tasks import deliver_mail, forget_old_mail, retry_waiting_mail
-from tests.factories import make_initiative, make_moderator, make_organisation, make_user
+from tests.factories import (
+    make_complete_initiative,
+    make_confirmed_user,
+    make_initiative,
+    make_moderator,
+    make_organisation,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -265,10 +272,10 @@ def test_moderators_are_told_of_a_submission_each_in_their_language(
     profile = profile_for(english)
     profile.language = "en"
     profile.save()
-    initiative = make_initiative(title="Matsvinn", lead_organisation=make_organisation())
+    initiative = make_complete_initiative(title="Matsvinn", lead_organisation=make_organisation())
 
     with django_capture_on_commit_callbacks(execute=True):
-        initiative.submit(by=make_user())
+        initiative.submit(by=make_confirmed_user())
 
     subjects = {mail.to[0]: mail.subject for mail in mailoutbox}
     assert subjects[norwegian.email].startswith("Nytt tiltak")

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.factories import make_initiative, make_user
+from tests.factories import make_confirmed_user, make_initiative
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,8 @@ def test_forbidden_is_403_with_a_way_on(settings):
     settings.DEBUG = False
     initiative = make_initiative(status="published")
     client = Client()
-    client.force_login(make_user())
+    # Confirmed: an unconfirmed account is told to confirm its address first.
+    client.force_login(make_confirmed_user())
 
     response = client.get(f"/en/tiltak/{initiative.slug}/rediger/")
 

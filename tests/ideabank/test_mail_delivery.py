@@ -28,6 +28,7 @@ from ideabank.tasks import enqueue_due_periodic_tasks
 from initiatives.models import Initiative
 from networks.models import Event
 from tests.factories import (
+    confirmed,
     make_event,
     make_initiative,
     make_moderator,
@@ -117,7 +118,8 @@ def test_mail_server_down_then_up_nothing_lost_nothing_doubled(
     )
     event = make_event(title="Frokostwebinar", registration=Event.Registration.OPEN, capacity=5)
     moderator = make_moderator(email="moderator@example.org")
-    joiner = user_in("nb", email="joiner@example.org")
+    # Asking to join reaches other people: only a confirmed account may.
+    joiner = confirmed(user_in("nb", email="joiner@example.org"))
 
     answers = []
     with django_capture_on_commit_callbacks(execute=True):

@@ -98,6 +98,7 @@ def test_limit_object_uses_its_own_numbers(clock):
     answers = [limit.too_many("kari") for _ in range(3)]
 
     assert answers == [False, False, True]
+    assert limit.hits("kari") == 3
     assert limit.reached("kari") is True
     assert limit.minutes_left() == 15
 

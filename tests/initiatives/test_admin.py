@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 
+from ideabank.models import profile_for
 from initiatives.models import (
     MODERATORS_GROUP,
     ActorType,
@@ -50,6 +51,8 @@ from tests.factories import (
     make_actor_type,
     make_adoption,
     make_attachment,
+    make_complete_initiative,
+    make_confirmed_user,
     make_event,
     make_focus_area,
     make_initiative,
@@ -350,9 +353,118 @@ def test_moderator_sees_user_fields_read_only(client, moderator, submitter):
     )
 
     assert page.status_code == 200
-    assert "user" not in page.context["adminform"].form.fields
-    assert "role" in page.context["adminform"].form.fields
+    assert page.context["adminform"].form.fields == {}
     assert search.status_code == 403
+
+
+# --- Who belongs to which organisation: administrators decide, not moderators ----------
+
+
+def test_moderator_cannot_move_a_member_or_make_them_administrator(client, moderator, submitter):
+    member = make_org_member(user=submitter)
+    other = make_organisation()
+    client.force_login(moderator)
+
+    page = client.get(admin_url(OrganisationMember, "change", member.pk))
+    response = client.post(
+        admin_url(OrganisationMember, "change", member.pk),
+        {"organisation": other.pk, "user": submitter.pk, "role": "admin", "status": "active"},
+    )
+
+    assert set(page.context["adminform"].readonly_fields) >= {"organisation", "user", "role"}
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (member.organisation, member.user, member.role) == (
+        member.organisation,
+        submitter,
+        OrganisationMember.Role.MEMBER,
+    )
+    assert member.organisation != other
+
+
+def test_moderator_cannot_change_or_remove_members_on_the_organisation_page(
+    client, moderator, submitter, organisation
+):
+    member = make_org_member(user=submitter, organisation=organisation)
+    client.force_login(moderator)
+
+    page = client.get(admin_url(Organisation, "change", organisation.pk))
+
+    inline = next(
+        formset
+        for formset in page.context["inline_admin_formsets"]
+        if formset.formset.model is OrganisationMember
+    )
+    assert set(inline.readonly_fields) >= {"user", "role", "status"}
+    assert inline.has_delete_permission is False
+    assert list(inline.formset.forms[0].fields) == ["id", "organisation"]
+    assert member.role == OrganisationMember.Role.MEMBER
+
+
+def test_moderator_cannot_delete_an_active_member_but_declines_requests(
+    client, moderator, submitter, organisation
+):
+    member = make_org_member(user=submitter, organisation=organisation)
+    request_ = make_org_member(
+        organisation=organisation, status=OrganisationMember.Status.REQUESTED
+    )
+    client.force_login(moderator)
+
+    delete_page = client.get(admin_url(OrganisationMember, "delete", member.pk))
+    changelist = client.get(admin_url(OrganisationMember, "changelist"))
+    declined = client.post(
+        admin_url(OrganisationMember, "changelist"),
+        {"action": "decline_selected", "_selected_action": [request_.pk], "index": 0},
+    )
+
+    assert delete_page.status_code == 403
+    assert "delete_selected" not in dict(changelist.context["action_form"].fields["action"].choices)
+    assert declined.status_code == 302
+    # Kept as declined: the person may ask again only after ASK_AGAIN_AFTER.
+    assert OrganisationMember.objects.get(pk=request_.pk).status == (
+        OrganisationMember.Status.DECLINED
+    )
+    assert OrganisationMember.objects.get(pk=member.pk).status == OrganisationMember.Status.ACTIVE
+
+
+def test_superuser_may_change_a_members_organisation_and_role(admin_client, submitter):
+    member = make_org_member(user=submitter)
+    other = make_organisation()
+
+    response = admin_client.post(
+        admin_url(OrganisationMember, "change", member.pk),
+        {"organisation": other.pk, "user": submitter.pk, "role": "admin"},
+    )
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (member.organisation, member.role) == (other, OrganisationMember.Role.ADMIN)
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_member_list_says_whose_address_is_confirmed_in_a_fixed_number_of_queries(
+    client, moderator, django_assert_num_queries, count
+):
+    organisation = make_organisation()
+    confirmed = make_org_member(organisation=organisation, user=make_confirmed_user())
+    for _ in range(count):
+        make_org_member(organisation=organisation, status=OrganisationMember.Status.REQUESTED)
+    client.force_login(moderator)
+    client.get(admin_url(OrganisationMember, "changelist"))  # sessions and content types warmed
+
+    with django_assert_num_queries(MEMBER_LIST_QUERIES):
+        response = client.get(admin_url(OrganisationMember, "changelist"))
+
+    shown = {row.pk: row for row in response.context["cl"].result_list}
+    admin_view = response.context["cl"].model_admin
+    assert admin_view.email_confirmed(shown[confirmed.pk]) is True
+    assert [admin_view.email_confirmed(row) for pk, row in shown.items() if pk != confirmed.pk] == [
+        False
+    ] * count
+    assert "email_confirmed" in response.context["cl"].list_display
+
+
+MEMBER_LIST_QUERIES = 7
 
 
 def test_superuser_picks_users_by_search(admin_client, submitter):
@@ -590,8 +702,31 @@ def test_moderator_cannot_publish_own_submission(client, moderator):
     initiative.refresh_from_db()
     assert initiative.status == Status.SUBMITTED
     assert initiative.status_changes.count() == 0
-    refusal = in_norwegian("You cannot publish an initiative you submitted yourself.")
+    refusal = in_norwegian(
+        "You submitted or changed this initiative yourself, so another moderator must decide on it."
+    )
     assert shown_messages(response) == [("warning", f"{initiative}: {refusal}")]
+
+
+@pytest.mark.parametrize("action", ["publish_selected", "reject_selected"])
+def test_moderator_who_changed_a_submission_in_the_admin_cannot_decide_on_it(
+    client, moderator, submitter, organisation, action
+):
+    profile_for(submitter).confirm_email()
+    initiative = make_complete_initiative(lead_organisation=organisation, created_by=submitter)
+    initiative.submit(by=submitter)
+    client.force_login(moderator)
+    url = admin_url(Initiative, "change", initiative.pk)
+    post_admin_form(client, url, initiative_data(organisation, slug=initiative.slug, title="Ny"))
+    data = {"reason": "Mangler resultater.", "confirm": "1"} if action == "reject_selected" else {}
+
+    response = post_action(client, action, [initiative], **data)
+
+    initiative.refresh_from_db()
+    assert (initiative.title, initiative.status) == ("Ny", Status.SUBMITTED)
+    # (The change form's own success message comes first.)
+    assert [level for level, _ in shown_messages(response)][-1:] == ["warning"]
+    assert "en annen moderator må avgjøre det" in shown_messages(response)[-1][1]
 
 
 def test_initiative_changelist_offers_moderators_the_moves(client, moderator):
@@ -754,7 +889,8 @@ def test_initiative_change_form_ignores_a_posted_status(admin_client, organisati
 
 
 def test_initiative_change_form_keeps_the_history(admin_client, moderator, submitter, organisation):
-    initiative = make_initiative(lead_organisation=organisation, created_by=submitter)
+    profile_for(submitter).confirm_email()
+    initiative = make_complete_initiative(lead_organisation=organisation, created_by=submitter)
     initiative.submit(by=submitter)
     initiative.publish(by=moderator)
     url = admin_url(Initiative, "change", initiative.pk)

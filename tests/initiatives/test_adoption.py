@@ -8,7 +8,9 @@ from django.urls import reverse
 from initiatives.engine import catalogue_version, engine
 from initiatives.models import Adoption, Initiative, Organisation
 from tests.factories import (
+    confirmed,
     make_adoption,
+    make_confirmed_user,
     make_initiative,
     make_moderator,
     make_org_member,
@@ -43,9 +45,15 @@ def initiative():
 
 
 @pytest.fixture
+def submitter():
+    # Adoption is a public claim: only confirmed accounts may make it.
+    return make_confirmed_user(username="submitter", email="submitter@example.org")
+
+
+@pytest.fixture
 def member(organisation):
     """An active member of Asker kommune, which does not lead `initiative`."""
-    return make_org_member(organisation=organisation).user
+    return make_org_member(organisation=organisation, user=make_confirmed_user()).user
 
 
 @pytest.fixture
@@ -129,7 +137,9 @@ def test_adoption_without_an_organisation_is_403_with_a_way_on(client, initiativ
 
 
 def test_adoption_requested_membership_is_not_enough(client, initiative, organisation):
-    asker = make_org_member(organisation=organisation, status="requested").user
+    asker = make_org_member(
+        organisation=organisation, user=make_confirmed_user(), status="requested"
+    ).user
     client.force_login(asker)
 
     response = client.post(create_url(initiative), {"organisation": organisation.pk})
@@ -221,7 +231,7 @@ def test_adoption_note_with_html_is_escaped_on_the_initiative_page(
 def test_adoption_edit_changes_the_note(
     client, who, member, adoption, django_capture_on_commit_callbacks
 ):
-    client.force_login(member if who == "member" else make_moderator())
+    client.force_login(member if who == "member" else confirmed(make_moderator()))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(edit_url(adoption), {"note": "Nå i alle barnehager."})
@@ -255,7 +265,7 @@ def test_adoption_edit_over_long_note_changes_nothing(client, member, adoption):
 def test_adoption_withdraw_removes_it_and_recounts(
     client, who, member, adoption, django_capture_on_commit_callbacks
 ):
-    client.force_login(member if who == "member" else make_moderator())
+    client.force_login(member if who == "member" else confirmed(make_moderator()))
     version = catalogue_version()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -270,7 +280,7 @@ def test_adoption_withdraw_removes_it_and_recounts(
 @pytest.mark.parametrize("view", ["edit", "withdraw"])
 def test_adoption_change_by_someone_else_is_403(client, view, adoption):
     # A member of another organisation sees the adoption on the public page but may not change it.
-    client.force_login(make_org_member().user)
+    client.force_login(make_org_member(user=make_confirmed_user()).user)
 
     response = client.post(
         edit_url(adoption) if view == "edit" else withdraw_url(adoption), {"note": "Kapret"}

@@ -1,6 +1,7 @@
 """The public initiative list and its facets, search, visibility and query counts."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import reverse
 
@@ -309,3 +310,35 @@ def test_clear_all_offered_only_with_a_facet_chosen(client, bank):
 
     assert "Clear all filters" not in search_only.text
     assert "Clear all filters" in with_facet.text
+
+
+def notices(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize("status", HIDDEN)
+@pytest.mark.parametrize(
+    "page", ["/en/tiltak/", "/en/barekraftsmal/12/", "/en/formal/across-sectors/"]
+)
+def test_a_tag_only_hidden_initiatives_have_is_answered_as_one_that_does_not_exist(
+    client, status, page
+):
+    make_initiative(status=status).tags.set(["Kun i utkastet"])
+    publish(title="Offentlig", goals=[12], purposes=["across-sectors"], tags=["synlig"])
+
+    hidden = client.get(page, {"tag": "kun-i-utkastet"})
+    missing = client.get(page, {"tag": "finnes-ikke"})
+
+    assert hidden.context["chips"] == missing.context["chips"] == []
+    assert "Kun i utkastet" not in hidden.text
+    assert notices(hidden) == [n.replace("finnes-ikke", "kun-i-utkastet") for n in notices(missing)]
+    assert len(notices(hidden)) == 1
+    assert hidden.context["paginator"].count == missing.context["paginator"].count == 1
+
+
+def test_a_tag_shows_as_a_chip_once_a_published_initiative_has_it(client):
+    publish(title="Offentlig", tags=["Kun i utkastet"])
+
+    response = client.get("/en/tiltak/", {"tag": "kun-i-utkastet"})
+
+    assert [chip.label for chip in response.context["chips"]] == ["Tag: Kun i utkastet"]

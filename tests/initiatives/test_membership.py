@@ -1,12 +1,22 @@
 """Joining an organisation, proposing one, and deciding on requests to join."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, timezone, translation
 
-from initiatives.models import Organisation, OrganisationMember
-from tests.factories import make_moderator, make_org_member, make_organisation, make_user
+from initiatives.models import ASK_AGAIN_AFTER, Organisation, OrganisationMember
+from initiatives.views import JOIN_REQUESTS_PER_ACCOUNT, JOIN_REQUESTS_PER_IP
+from tests.factories import (
+    confirmed,
+    make_confirmed_user,
+    make_moderator,
+    make_org_member,
+    make_organisation,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +37,16 @@ def decide_url(action: str, membership: OrganisationMember) -> str:
 
 
 @pytest.fixture
+def submitter():
+    # Joining and proposing reach other people: only confirmed accounts may.
+    return make_confirmed_user(username="submitter", email="submitter@example.org")
+
+
+@pytest.fixture
 def member(organisation):
-    return make_org_member(organisation=organisation, user=make_user(email="member@example.org"))
+    return make_org_member(
+        organisation=organisation, user=make_confirmed_user(email="member@example.org")
+    )
 
 
 @pytest.fixture
@@ -114,6 +132,61 @@ def test_join_again_says_so_and_changes_nothing(client, submitter, organisation,
 
     assert notices(response) == [notice]
     assert list(OrganisationMember.objects.values_list("status", flat=True)) == [status]
+
+
+def test_join_twenty_requests_in_seconds_are_limited_with_one_mail_per_new_request(
+    client, submitter, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Was: one account sent 20 join requests in seconds, 20 e-mails to every moderator.
+    make_moderator(email="moderator@example.org")
+    organisations = [make_organisation(name=f"Kommune {n:02}") for n in range(20)]
+    client.force_login(submitter)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        statuses = [
+            client.post(JOIN, {"organisation": organisation.pk}).status_code
+            for organisation in organisations
+        ]
+
+    allowed = JOIN_REQUESTS_PER_ACCOUNT.limit
+    assert statuses == [302] * allowed + [429] * (20 - allowed)
+    assert OrganisationMember.objects.filter(user=submitter).count() == allowed
+    # One mail to the moderators for each new request (these organisations have no members).
+    assert [mail.to for mail in mailoutbox] == [["moderator@example.org"]] * allowed
+    refused = client.post(JOIN, {"organisation": organisations[-1].pk})
+    assert "Too many attempts." in refused.text
+    assert 0 < int(refused["Retry-After"]) <= JOIN_REQUESTS_PER_ACCOUNT.window
+
+
+def test_join_asking_again_while_waiting_mails_nobody_again(
+    client, submitter, organisation, member, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(submitter)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            client.post(JOIN, {"organisation": organisation.pk})
+
+    assert OrganisationMember.objects.filter(user=submitter).count() == 1
+    assert [mail.to for mail in mailoutbox] == [["member@example.org"]]
+
+
+def test_join_limited_per_client_address(client, mailoutbox):
+    organisation = make_organisation()
+    for _ in range(JOIN_REQUESTS_PER_IP.limit):
+        client.force_login(make_confirmed_user())
+        client.post(JOIN, {"organisation": organisation.pk}, REMOTE_ADDR="198.51.100.7")
+    latecomer = make_confirmed_user()
+    client.force_login(latecomer)
+
+    response = client.post(JOIN, {"organisation": organisation.pk}, REMOTE_ADDR="198.51.100.7")
+
+    assert response.status_code == 429
+    assert not OrganisationMember.objects.filter(user=latecomer).exists()
+    # From another address the same account gets through.
+    other = client.post(JOIN, {"organisation": organisation.pk}, REMOTE_ADDR="203.0.113.7")
+    assert other.status_code == 302
+    assert OrganisationMember.objects.filter(user=latecomer).count() == 1
 
 
 @pytest.mark.parametrize("forged", ["", "abc", "999999", "99999999999999999999999", "1 OR 1=1"])
@@ -277,7 +350,7 @@ def test_propose_html_in_name_is_escaped_on_my_page(client, submitter):
 def test_approve_lets_the_requester_in_and_tells_them(
     client, who, member, join_request, mailoutbox, django_capture_on_commit_callbacks
 ):
-    actor = member.user if who == "member" else make_moderator()
+    actor = member.user if who == "member" else confirmed(make_moderator())
     client.force_login(actor)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -291,25 +364,80 @@ def test_approve_lets_the_requester_in_and_tells_them(
 
 
 @pytest.mark.parametrize("who", ["member", "moderator"])
-def test_decline_removes_the_request_and_tells_the_requester(
+def test_decline_keeps_the_request_as_declined_and_tells_the_requester(
     client, who, member, join_request, mailoutbox, django_capture_on_commit_callbacks
 ):
-    client.force_login(member.user if who == "member" else make_moderator())
+    client.force_login(member.user if who == "member" else confirmed(make_moderator()))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(decide_url("decline", join_request))
 
-    assert not OrganisationMember.objects.filter(pk=join_request.pk).exists()
+    declined = OrganisationMember.objects.get(pk=join_request.pk)
+    assert (declined.status, declined.declined_at is not None) == (Status.DECLINED, True)
     assert notices(response) == [
         "The request from asker@example.org to join Asker kommune was declined."
     ]
     assert [mail.to for mail in mailoutbox] == [["asker@example.org"]]
 
 
+def test_join_after_a_decline_is_refused_for_30_days_with_the_date(
+    client, submitter, organisation, member, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Was: a declined request could be repeated at once.
+    request = make_org_member(organisation=organisation, user=submitter, status=Status.REQUESTED)
+    request.decline(by=member.user)
+    declined_at = timezone.now() - ASK_AGAIN_AFTER + timedelta(days=1)
+    OrganisationMember.objects.filter(pk=request.pk).update(declined_at=declined_at)
+    client.force_login(submitter)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(JOIN, {"organisation": organisation.pk})
+
+    assert response.status_code == 409
+    [error] = response.context["form"].errors["organisation"]
+    assert error == (
+        f"Asker kommune declined your request to join on "
+        f"{formats.date_format(timezone.localdate(declined_at))}. You can ask again from "
+        f"{formats.date_format(timezone.localdate(declined_at + ASK_AGAIN_AFTER))}."
+    )
+    assert OrganisationMember.objects.get(pk=request.pk).status == Status.DECLINED
+    assert mailoutbox == []
+
+
+def test_join_after_a_decline_30_days_ago_is_a_new_request(
+    client, submitter, organisation, member, mailoutbox, django_capture_on_commit_callbacks
+):
+    request = make_org_member(organisation=organisation, user=submitter, status=Status.REQUESTED)
+    request.decline(by=member.user)
+    OrganisationMember.objects.filter(pk=request.pk).update(
+        declined_at=timezone.now() - ASK_AGAIN_AFTER - timedelta(minutes=1)
+    )
+    client.force_login(submitter)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(JOIN, {"organisation": organisation.pk})
+
+    assert response.status_code == 302
+    again = OrganisationMember.objects.get(pk=request.pk)
+    assert (again.status, again.declined_at) == (Status.REQUESTED, None)
+    assert [mail.to for mail in mailoutbox] == [["member@example.org"]]
+
+
+def test_approve_a_declined_request_is_refused_with_a_message(client, member, join_request):
+    join_request.decline(by=member.user)
+    client.force_login(member.user)
+
+    response = client.post(decide_url("approve", join_request))
+
+    assert response.status_code == 302
+    assert notices(response) == ["Only a request to join can be approved."]
+    assert OrganisationMember.objects.get(pk=join_request.pk).status == Status.DECLINED
+
+
 @pytest.mark.parametrize("action", ["approve", "decline"])
 def test_decide_outsider_gets_404(client, action, join_request):
     # An active member of another organisation is still an outsider here.
-    outsider = make_org_member().user
+    outsider = make_org_member(user=make_confirmed_user()).user
     client.force_login(outsider)
 
     response = client.post(decide_url(action, join_request))
@@ -403,7 +531,7 @@ def test_join_page_query_count_does_not_grow(client, django_assert_num_queries, 
         make_organisation()
     client.force_login(submitter)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         response = client.get(JOIN)
 
     assert len(response.context["form"].fields["organisation"].choices) == items + 1

@@ -1,13 +1,22 @@
 import pytest
 from django.db import transaction
 
+from ideabank.models import profile_for
+from initiatives import history
 from initiatives.engine import engine
 from initiatives.models import (
     IllegalTransition,
     Initiative,
     InitiativeStatusChange,
+    Scope,
 )
-from tests.factories import make_initiative, make_moderator, make_user
+from tests.factories import (
+    make_complete_initiative,
+    make_confirmed_user,
+    make_initiative,
+    make_moderator,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +35,12 @@ FORBIDDEN = [
 ]
 
 
+def confirmed_moderator(**overrides):
+    moderator = make_moderator(**overrides)
+    profile_for(moderator).confirm_email()
+    return moderator
+
+
 def do_move(initiative: Initiative, move: str, by) -> None:
     kwargs = {"reason": "Mangler kontaktperson."} if move == "reject" else {}
     getattr(initiative, move)(by=by, **kwargs)
@@ -41,8 +56,8 @@ def test_transition_table_covers_every_status():
 
 @pytest.mark.parametrize(("move", "source", "target"), ALLOWED)
 def test_allowed_move_changes_status_and_writes_history(move, source, target, submitter):
-    moderator = make_moderator()
-    initiative = make_initiative(status=source, created_by=submitter)
+    moderator = confirmed_moderator()
+    initiative = make_complete_initiative(status=source, created_by=submitter)
 
     do_move(initiative, move, by=moderator)
 
@@ -79,7 +94,7 @@ def test_move_into_current_status_is_a_no_op(move, status):
 
 def test_moves_set_their_timestamps():
     moderator = make_moderator()
-    initiative = make_initiative()
+    initiative = make_complete_initiative(created_by=make_confirmed_user())
 
     initiative.submit(by=initiative.created_by)
     initiative.publish(by=moderator)
@@ -118,7 +133,8 @@ def test_reject_stores_reason_and_history_note(submitter):
 
 
 def test_rejected_initiative_can_be_fixed_and_submitted_again(submitter):
-    initiative = make_initiative(status=Status.REJECTED, created_by=submitter)
+    profile_for(submitter).confirm_email()
+    initiative = make_complete_initiative(status=Status.REJECTED, created_by=submitter)
 
     initiative.submit(by=submitter)
 
@@ -169,10 +185,10 @@ def test_reject_mails_submitter_the_reason(
 
 def test_submit_mails_moderators(mailoutbox, django_capture_on_commit_callbacks):
     make_moderator(email="mod@example.org")
-    initiative = make_initiative()
+    initiative = make_complete_initiative()
 
     with django_capture_on_commit_callbacks(execute=True):
-        initiative.submit(by=make_user())
+        initiative.submit(by=make_confirmed_user())
 
     assert [message.to for message in mailoutbox] == [["mod@example.org"]]
 
@@ -225,3 +241,132 @@ def test_many_moves_in_one_transaction_reach_the_engine_together():
     current = engine()
     assert current.version > before
     assert {current.pk_of[p] for p in current.published} == {i.pk for i in initiatives}
+
+
+# --- What review needs, who may send it, and who may decide on it -------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "gap"),
+    [
+        ({"summary": ""}, "summary"),
+        ({"description": "  "}, "description"),
+        ({"scope": "", "municipality": None}, "scope"),
+    ],
+)
+def test_submit_refuses_what_review_needs_and_changes_nothing(change, gap):
+    initiative = make_complete_initiative(created_by=make_confirmed_user(), **change)
+
+    with pytest.raises(IllegalTransition) as refused:
+        initiative.submit(by=initiative.created_by)
+
+    assert str(Initiative.REVIEW_NEEDS[gap]) in str(refused.value)
+    initiative.refresh_from_db()
+    assert (initiative.status, initiative.submitted_at, initiative.submitted_by) == (
+        Status.DRAFT,
+        None,
+        None,
+    )
+    assert initiative.status_changes.count() == 0
+
+
+def test_review_gaps_name_each_missing_relation():
+    initiative = make_initiative(scope=Scope.NATIONAL)
+
+    gaps = initiative.review_gaps()
+
+    assert list(gaps) == ["purposes", "goals"]
+    assert make_complete_initiative().review_gaps() == {}
+
+
+def test_submit_refuses_an_account_whose_email_is_not_confirmed():
+    author = make_user()
+    initiative = make_complete_initiative(created_by=author)
+
+    with pytest.raises(IllegalTransition, match="Confirm your e-mail address"):
+        initiative.submit(by=author)
+
+    initiative.refresh_from_db()
+    assert initiative.status == Status.DRAFT
+
+
+def test_submit_records_who_sent_it():
+    author, sender = make_confirmed_user(), make_confirmed_user()
+    initiative = make_complete_initiative(created_by=author)
+
+    initiative.submit(by=sender)
+
+    initiative.refresh_from_db()
+    assert (initiative.status, initiative.submitted_by) == (Status.SUBMITTED, sender)
+
+
+def submitted_by(sender, **overrides) -> Initiative:
+    initiative = make_complete_initiative(created_by=make_confirmed_user(), **overrides)
+    initiative.submit(by=sender)
+    return initiative
+
+
+@pytest.mark.parametrize("move", ["publish", "reject"])
+def test_the_submitter_may_not_decide_even_when_someone_else_created_it(move):
+    sender = confirmed_moderator()
+    initiative = submitted_by(sender)
+
+    with pytest.raises(IllegalTransition, match="another moderator"):
+        do_move(initiative, move, by=sender)
+
+    initiative.refresh_from_db()
+    assert initiative.status == Status.SUBMITTED
+    do_move(initiative, move, by=make_moderator())
+    initiative.refresh_from_db()
+    assert initiative.status == Initiative.TRANSITIONS[move][1]
+
+
+@pytest.mark.parametrize("move", ["publish", "reject"])
+def test_whoever_changed_it_since_the_submission_may_not_decide(move):
+    editor = make_moderator()
+    initiative = submitted_by(make_confirmed_user())
+    with history.change(initiative, by=editor, comment=history.ADMIN):
+        initiative.summary = "Endret av en moderator."
+        initiative.save()
+
+    with pytest.raises(IllegalTransition, match="another moderator"):
+        do_move(initiative, move, by=editor)
+
+    initiative.refresh_from_db()
+    assert initiative.status == Status.SUBMITTED
+    assert initiative.authors() == {initiative.created_by_id, initiative.submitted_by_id, editor.pk}
+
+
+def test_whoever_last_changed_it_before_the_submission_may_not_publish():
+    editor = make_moderator()
+    initiative = make_complete_initiative(created_by=make_confirmed_user())
+    with history.change(initiative, by=editor, comment=history.EDITED):
+        initiative.summary = "Skrevet om rett før innsending."
+        initiative.save()
+    initiative.submit(by=initiative.created_by)
+
+    with pytest.raises(IllegalTransition):
+        initiative.publish(by=editor)
+
+    initiative.refresh_from_db()
+    assert initiative.status == Status.SUBMITTED
+
+
+def test_changes_before_an_earlier_submission_do_not_count():
+    early_editor = make_moderator()
+    initiative = make_complete_initiative(created_by=make_confirmed_user())
+    with history.change(initiative, by=early_editor, comment=history.EDITED):
+        initiative.summary = "Første utkast."
+        initiative.save()
+    author = initiative.created_by
+    initiative.submit(by=author)
+    initiative.reject(by=make_moderator(), reason="Mer om resultatene.")
+    with history.change(initiative, by=author, comment=history.EDITED):
+        initiative.results = "Halvert matsvinn."
+        initiative.save()
+    initiative.submit(by=author)
+
+    initiative.publish(by=early_editor)
+
+    initiative.refresh_from_db()
+    assert initiative.status == Status.PUBLISHED

@@ -112,6 +112,34 @@ def test_my_page_shows_requests_to_my_organisations_with_buttons(client, owner, 
     assert reverse("initiatives:membership_decline", args=[asker.pk]) in response.text
 
 
+def test_my_page_shows_whether_each_requester_has_confirmed_their_address(
+    client, owner, organisation
+):
+    # Was: the approver saw the address as if it were an identity, with nothing saying
+    # it was never confirmed.
+    make_org_member(
+        organisation=organisation,
+        user=confirmed(make_user(email="confirmed@example.org")),
+        status=OrganisationMember.Status.REQUESTED,
+    )
+    make_org_member(
+        organisation=organisation,
+        user=make_user(email="unconfirmed@example.org"),
+        status=OrganisationMember.Status.REQUESTED,
+    )
+    client.force_login(owner)
+
+    response = client.get(MY_PAGE)
+
+    shown = {
+        request.user.email: request.email_confirmed_at is not None
+        for request in response.context["join_requests"]
+    }
+    assert shown == {"confirmed@example.org": True, "unconfirmed@example.org": False}
+    assert response.text.count("E-mail address confirmed") == 1
+    assert response.text.count("E-mail address not confirmed") == 1
+
+
 def test_my_page_shows_my_organisations_adoptions_with_edit_links(client, owner, organisation):
     adoption = make_adoption(organisation=organisation, note="<i>Prøvd</i>")
     make_adoption()
@@ -169,7 +197,7 @@ def test_my_page_query_count_does_not_grow(client, django_assert_num_queries, it
         make_org_member(organisation=organisation, status=OrganisationMember.Status.REQUESTED)
     client.force_login(user)
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = client.get(MY_PAGE)
 
     assert len(response.context["initiatives"]) == 2 * items

@@ -3,10 +3,12 @@
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from ideabank.models import profile_for
 from initiatives.models import (
     Attachment,
     Initiative,
@@ -20,6 +22,7 @@ from initiatives.models import (
 )
 from tests.factories import (
     goal,
+    make_complete_initiative,
     make_confirmed_user,
     make_initiative,
     make_link,
@@ -321,17 +324,48 @@ def test_submit_complete_initiative_moves_to_submitted_and_tells_moderators(
     assert [message.to for message in mail.outbox] == [["moderator@example.org"]]
 
 
-def test_submit_with_unconfirmed_email_saves_but_does_not_submit(client, organisation):
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [
+        (None, "create"),
+        (Status.PUBLISHED, "edit"),
+        (Status.DRAFT, "edit"),
+        (Status.DRAFT, "submit"),
+        (Status.DRAFT, "preview"),
+        (Status.SUBMITTED, "withdraw"),
+    ],
+)
+def test_unconfirmed_member_may_not_share_edit_or_submit_and_is_told_why(
+    client, organisation, status, name
+):
     user = make_user()
     make_org_member(organisation=organisation, user=user)
+    initiative = (
+        make_initiative(lead_organisation=organisation, created_by=user, status=status)
+        if status
+        else None
+    )
     client.force_login(user)
+    urls = {"create": CREATE}
+    if initiative:
+        urls.update({**form_urls(initiative), **post_urls(initiative)})
 
-    response = client.post(CREATE, full_data(organisation, action="submit"), follow=True)
+    if name in ("submit", "withdraw"):
+        response = client.post(urls[name])
+    elif name == "preview":
+        response = client.get(urls[name])
+    else:
+        response = client.post(urls[name], full_data(organisation, title="Endret av ubekreftet"))
 
-    initiative = Initiative.objects.get()
-    assert initiative.status == Status.DRAFT
-    assert initiative.status_changes.count() == 0
-    assert "until your e-mail address is confirmed" in response.text
+    assert response.status_code == 403
+    assert "Confirm your e-mail address first" in response.text
+    assert f'action="{reverse("accounts:resend_confirmation")}"' in response.text
+    if initiative:
+        initiative.refresh_from_db()
+        assert (initiative.status, initiative.title) == (status, f"Tiltak {initiative.slug}")
+        assert initiative.status_changes.count() == 0
+    else:
+        assert Initiative.objects.count() == 0
     assert mail.outbox == []
 
 
@@ -359,6 +393,29 @@ def test_submit_view_from_preview_needs_a_complete_draft(owner_client, owner, or
     initiative.refresh_from_db()
     assert initiative.status == Status.DRAFT
     assert "Choose at least one purpose." in response.text
+
+
+def test_submit_from_the_preview_refuses_a_draft_without_scope_and_says_so(
+    owner_client, owner, organisation
+):
+    initiative = make_complete_initiative(
+        lead_organisation=organisation, created_by=owner, scope="", municipality=None
+    )
+
+    preview = owner_client.get(reverse("initiatives:preview", args=[initiative.slug]))
+    response = owner_client.post(reverse("initiatives:submit", args=[initiative.slug]))
+
+    assert list(preview.context["gaps"]) == ["scope"]
+    assert "Choose how far the initiative reaches." in preview.text
+    assert response.status_code == 302
+    assert response.url == edit_url(initiative)
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Before it can be sent for review: Choose how far the initiative reaches."
+    ]
+    initiative.refresh_from_db()
+    assert (initiative.status, initiative.submitted_at) == (Status.DRAFT, None)
+    assert initiative.status_changes.count() == 0
+    assert mail.outbox == []
 
 
 def test_submit_view_submits_a_complete_draft(owner_client, owner, organisation):
@@ -1050,23 +1107,43 @@ def test_get_on_post_only_urls_is_405(owner_client, owner, organisation, name):
     assert initiative.status == Status.DRAFT
 
 
-def test_moderator_may_edit_and_submit_anyones_draft(client, draft, organisation):
+def confirmed_moderator():
     moderator = make_moderator()
-    from ideabank.models import profile_for
-
     profile_for(moderator).confirm_email()
-    client.force_login(moderator)
+    return moderator
 
-    page = client.get(edit_url(draft))
-    response = client.post(edit_url(draft), full_data(organisation, action="submit"))
 
-    assert page.status_code == 200
+@pytest.mark.parametrize("name", ["edit", "preview", "submit", "withdraw"])
+def test_moderator_may_not_edit_preview_or_submit_someone_elses_draft(client, name, organisation):
+    """They review in the admin; submitting a draft there alone would let one person both
+    send it and (as the only moderator) publish it."""
+    draft = make_complete_initiative(lead_organisation=organisation, title="Et utkast")
+    client.force_login(confirmed_moderator())
+    url = {**form_urls(draft), **post_urls(draft)}[name]
+
+    if name in ("submit", "withdraw"):
+        response = client.post(url)
+    elif name == "edit":
+        response = client.post(url, full_data(organisation, action="submit"))
+    else:
+        response = client.get(url)
+
+    assert response.status_code == 403
     draft.refresh_from_db()
-    assert response.status_code == 302
-    assert draft.status == Status.SUBMITTED
-    assert draft.status_changes.get().changed_by == moderator
-    # The lead stays the lead, though the moderator is no member of it.
-    assert draft.lead_organisation == organisation
+    assert (draft.status, draft.title) == (Status.DRAFT, "Et utkast")
+    assert draft.status_changes.count() == 0
+
+
+def test_moderator_previews_a_submission_without_the_members_buttons(client, organisation):
+    submitted = make_initiative(lead_organisation=organisation, status=Status.SUBMITTED)
+    client.force_login(confirmed_moderator())
+
+    response = client.get(reverse("initiatives:preview", args=[submitted.slug]))
+
+    assert response.status_code == 200
+    assert (response.context["can_edit"], response.context["can_withdraw"]) == (False, False)
+    assert edit_url(submitted) not in response.text
+    assert post_urls(submitted)["withdraw"] not in response.text
 
 
 def test_member_of_lead_organisation_may_edit_a_colleagues_draft(client, draft, organisation):

@@ -208,7 +208,7 @@ def test_approve_action_on_no_requests_warns_and_changes_nothing(staff, mailoutb
     assert mailoutbox == []
 
 
-def test_decline_action_removes_the_request_and_tells_the_requester(
+def test_decline_action_declines_the_request_and_tells_the_requester(
     staff, network, organisation, mailoutbox, django_capture_on_commit_callbacks
 ):
     requester = make_user(email="asker@example.org")
@@ -219,7 +219,7 @@ def test_decline_action_removes_the_request_and_tells_the_requester(
     with django_capture_on_commit_callbacks(execute=True):
         post_action(staff, Membership, "decline_selected", [membership])
 
-    assert Membership.objects.filter(pk=membership.pk).exists() is False
+    assert Membership.objects.get(pk=membership.pk).status == Status.DECLINED
     assert [mail.to for mail in mailoutbox] == [["asker@example.org"]]
 
 

@@ -306,12 +306,12 @@ def test_bulk_delete_of_memberships_posted_anyway_deletes_nothing(staff):
     assert Membership.objects.filter(pk__in=[m.pk for m in memberships]).count() == 2
 
 
-def test_moderator_still_declines_a_request_which_removes_it(staff):
+def test_moderator_still_declines_a_request_which_is_kept_as_declined(staff):
     request = make_membership(status=Status.REQUESTED)
 
     post_action(staff, Membership, "decline_selected", [request])
 
-    assert Membership.objects.filter(pk=request.pk).exists() is False
+    assert Membership.objects.get(pk=request.pk).status == Status.DECLINED
 
 
 def test_memberships_list_puts_requests_first(admin_client):

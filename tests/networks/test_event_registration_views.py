@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from networks.models import Event, EventRegistration
-from tests.factories import make_event, make_registration
+from networks.views import REGISTRATIONS_PER_ACCOUNT
+from tests.factories import make_confirmed_user, make_event, make_registration
 
 pytestmark = pytest.mark.django_db
 
@@ -251,6 +252,33 @@ def test_register_is_rate_limited_per_address(client, django_capture_on_commit_c
     assert 'value="one@example.org"' in response.content.decode()
     assert event.registrations.count() == 20
     assert not event.registrations.filter(email="one@example.org").exists()
+
+
+def test_register_is_rate_limited_per_account_from_any_address(
+    client, django_capture_on_commit_callbacks
+):
+    event = open_event()
+    client.force_login(make_confirmed_user())
+    for n in range(REGISTRATIONS_PER_ACCOUNT.limit):
+        response = client.post(
+            register_url(event),
+            data(email=f"colleague{n}@example.org"),
+            REMOTE_ADDR=f"198.51.100.{n}",
+        )
+        assert response.status_code == 302
+
+    refused = client.post(
+        register_url(event), data(email="one@example.org"), REMOTE_ADDR="203.0.113.9"
+    )
+
+    assert refused.status_code == 429
+    assert event.registrations.count() == REGISTRATIONS_PER_ACCOUNT.limit
+    # Someone else at that address, not signed in, still registers.
+    client.logout()
+    other = client.post(
+        register_url(event), data(email="one@example.org"), REMOTE_ADDR="203.0.113.9"
+    )
+    assert other.status_code == 302
 
 
 # --- Cancelling through the e-mailed link -------------------------------------------------------

@@ -9,12 +9,15 @@ import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 
 from ideabank.models import profile_for
-from initiatives.models import Organisation
+from initiatives.models import ASK_AGAIN_AFTER, Organisation
 from networks.models import Membership, Network
+from networks.views import NETWORK_REQUESTS_PER_ACCOUNT, NETWORK_REQUESTS_PER_IP
 from tests.factories import (
+    confirmed,
+    make_confirmed_user,
     make_membership,
     make_moderator,
     make_network,
@@ -61,7 +64,7 @@ def network():
 def coordinator(network):
     """An active member of the coordinating organisation."""
     return make_org_member(
-        organisation=network.coordinator, user=make_user(email="koordinator@example.org")
+        organisation=network.coordinator, user=make_confirmed_user(email="koordinator@example.org")
     ).user
 
 
@@ -69,7 +72,9 @@ def coordinator(network):
 def asker():
     """An active member of Asker kommune, which is not in the network yet."""
     organisation = make_organisation(name="Asker kommune")
-    return make_org_member(organisation=organisation, user=make_user(email="asker@example.org"))
+    return make_org_member(
+        organisation=organisation, user=make_confirmed_user(email="asker@example.org")
+    )
 
 
 @pytest.fixture
@@ -96,7 +101,7 @@ def test_join_anonymous_sent_to_login(client, network, method):
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_join_without_an_organisation_is_403_with_a_way_on(client, network, method):
-    user = make_user()
+    user = make_confirmed_user()
     # Asking to join an organisation, or being in a proposed one, is not enough.
     make_org_member(user=user, status="requested")
     make_org_member(user=user, organisation=make_organisation(status=Organisation.Status.PROPOSED))
@@ -111,7 +116,7 @@ def test_join_without_an_organisation_is_403_with_a_way_on(client, network, meth
 
 
 def test_join_page_offers_only_organisations_that_may_ask(client, network):
-    user = make_user()
+    user = make_confirmed_user()
     free = make_org_member(user=user, organisation=make_organisation(name="Bodø kommune"))
     make_org_member(user=user, organisation=make_organisation(name="Arendal kommune"))
     member = make_org_member(user=user, organisation=make_organisation(name="Alta kommune"))
@@ -304,7 +309,7 @@ def test_network_page_tells_a_requester_they_are_waiting(client, network, join_r
 def test_approve_makes_a_member_from_today_and_tells_the_requester(
     client, who, network, coordinator, join_request, mailoutbox, django_capture_on_commit_callbacks
 ):
-    actor = coordinator if who == "coordinator" else make_moderator()
+    actor = coordinator if who == "coordinator" else confirmed(make_moderator())
     english(join_request.requested_by)
     client.force_login(actor)
 
@@ -325,15 +330,17 @@ def test_approve_makes_a_member_from_today_and_tells_the_requester(
 
 
 @pytest.mark.parametrize("who", ["coordinator", "moderator"])
-def test_decline_removes_the_request_and_tells_the_requester(
+def test_decline_keeps_the_request_as_declined_and_tells_the_requester(
     client, who, network, coordinator, join_request, mailoutbox, django_capture_on_commit_callbacks
 ):
-    client.force_login(coordinator if who == "coordinator" else make_moderator())
+    client.force_login(coordinator if who == "coordinator" else confirmed(make_moderator()))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(decide_url("decline", join_request))
 
-    assert not Membership.objects.filter(pk=join_request.pk).exists()
+    declined = Membership.objects.get(pk=join_request.pk)
+    assert declined.status == Status.DECLINED
+    assert declined.declined_at is not None
     assert notices(response) == [
         "The request from Asker kommune to join Bærekraftsnettverket was declined."
     ]
@@ -391,11 +398,13 @@ def test_decide_requesting_organisations_member_gets_403(client, action, join_re
 )
 def test_decide_outsider_gets_404(client, action, who, network, join_request):
     if who == "outsider":
-        user = make_user()
+        user = make_confirmed_user()
     elif who == "member of another organisation":
-        user = make_org_member().user
+        user = make_org_member(user=make_confirmed_user()).user
     else:
-        user = make_org_member(organisation=make_membership(network=network).organisation).user
+        user = make_org_member(
+            organisation=make_membership(network=network).organisation, user=make_confirmed_user()
+        ).user
     client.force_login(user)
 
     response = client.post(decide_url(action, join_request))
@@ -409,7 +418,9 @@ def test_decide_outsider_gets_404(client, action, who, network, join_request):
 def test_decide_someone_only_asking_to_join_the_coordinator_gets_404(
     client, action, network, join_request
 ):
-    user = make_org_member(organisation=network.coordinator, status="requested").user
+    user = make_org_member(
+        organisation=network.coordinator, user=make_confirmed_user(), status="requested"
+    ).user
     client.force_login(user)
 
     response = client.post(decide_url(action, join_request))
@@ -492,7 +503,7 @@ def test_approve_an_ended_membership_is_refused(client, network, coordinator):
 def test_page_shows_requests_with_buttons_to_those_who_decide(
     client, who, network, coordinator, join_request
 ):
-    client.force_login(coordinator if who == "coordinator" else make_moderator())
+    client.force_login(coordinator if who == "coordinator" else confirmed(make_moderator()))
 
     response = client.get(network.get_absolute_url())
 
@@ -527,3 +538,155 @@ def test_page_escapes_html_in_a_requesting_organisations_name(client, network, c
 
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+# --- Limits: confirmed requesters, one mail per request, no repeat after a decline ------
+
+
+def test_network_page_shows_whether_each_requester_has_confirmed_their_address(
+    client, network, coordinator, join_request
+):
+    make_membership(
+        network=network,
+        organisation=make_organisation(name="Bodø kommune"),
+        status=Status.REQUESTED,
+        requested_by=make_user(email="unconfirmed@example.org"),
+    )
+    client.force_login(coordinator)
+
+    response = client.get(network.get_absolute_url())
+
+    shown = {
+        request.requested_by.email: request.requester_confirmed_at is not None
+        for request in response.context["join_requests"]
+    }
+    assert shown == {"asker@example.org": True, "unconfirmed@example.org": False}
+    assert response.text.count("E-mail address confirmed") == 1
+    assert response.text.count("E-mail address not confirmed") == 1
+
+
+def test_admin_memberships_list_shows_whether_the_requester_is_confirmed(admin_client, network):
+    confirmed_request = make_membership(
+        network=network, status=Status.REQUESTED, requested_by=make_confirmed_user()
+    )
+    unconfirmed_request = make_membership(
+        network=network, status=Status.REQUESTED, requested_by=make_user()
+    )
+
+    response = admin_client.get(reverse("admin:networks_membership_changelist"))
+
+    admin = response.context["cl"].model_admin
+    rows = {
+        row.pk: admin.requester_email_confirmed(row) for row in response.context["cl"].result_list
+    }
+    assert rows[confirmed_request.pk] is True
+    assert rows[unconfirmed_request.pk] is False
+    assert "column-requester_email_confirmed" in response.text
+
+
+def test_join_asking_again_while_waiting_mails_nobody_again(
+    client, network, coordinator, asker, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(asker.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(join_url(network), {"organisation": asker.organisation.pk})
+        # A second tab, or the back button: the organisation is no longer offered.
+        again = client.post(join_url(network), {"organisation": asker.organisation.pk})
+
+    assert again.status_code == 200
+    assert Membership.objects.filter(organisation=asker.organisation).count() == 1
+    assert [mail.to for mail in mailoutbox] == [["koordinator@example.org"]]
+
+
+def test_join_requests_are_limited_per_account_with_one_mail_per_new_request(
+    client, asker, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_moderator(email="moderator@example.org")
+    networks = [make_network(coordinator=None) for _ in range(10)]
+    client.force_login(asker.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        statuses = [
+            client.post(join_url(network), {"organisation": asker.organisation.pk}).status_code
+            for network in networks
+        ]
+
+    allowed = NETWORK_REQUESTS_PER_ACCOUNT.limit
+    assert statuses == [302] * allowed + [429] * (10 - allowed)
+    assert Membership.objects.filter(organisation=asker.organisation).count() == allowed
+    assert [mail.to for mail in mailoutbox] == [["moderator@example.org"]] * allowed
+
+
+def test_join_requests_are_limited_per_client_address(client, network):
+    for _ in range(NETWORK_REQUESTS_PER_IP.limit):
+        user = make_confirmed_user()
+        make_org_member(user=user)
+        client.force_login(user)
+        client.get(join_url(network))  # nothing counted for a look at the form
+        client.post(join_url(network), {"organisation": ""}, REMOTE_ADDR="198.51.100.3")
+    latecomer = make_org_member(user=make_confirmed_user())
+    client.force_login(latecomer.user)
+
+    refused = client.post(
+        join_url(network), {"organisation": latecomer.organisation.pk}, REMOTE_ADDR="198.51.100.3"
+    )
+    elsewhere = client.post(
+        join_url(network), {"organisation": latecomer.organisation.pk}, REMOTE_ADDR="203.0.113.3"
+    )
+
+    assert refused.status_code == 429
+    assert "Too many attempts." in refused.text
+    assert elsewhere.status_code == 302
+    assert Membership.objects.get(organisation=latecomer.organisation).status == Status.REQUESTED
+
+
+def test_join_after_a_decline_is_refused_for_30_days_with_the_date(
+    client, network, coordinator, join_request, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Was: a declined request could be repeated at once.
+    join_request.decline(by=coordinator)
+    declined_at = timezone.now() - ASK_AGAIN_AFTER + timezone.timedelta(days=1)
+    Membership.objects.filter(pk=join_request.pk).update(declined_at=declined_at)
+    client.force_login(join_request.requested_by)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(join_url(network), {"organisation": join_request.organisation_id})
+
+    assert response.status_code == 409
+    again = timezone.localdate(declined_at + ASK_AGAIN_AFTER)
+    [error] = response.context["form"].errors["organisation"]
+    assert error == (
+        f"Bærekraftsnettverket declined the request from Asker kommune on "
+        f"{formats.date_format(timezone.localdate(declined_at))}. "
+        f"It can ask again from {formats.date_format(again)}."
+    )
+    assert Membership.objects.get(pk=join_request.pk).status == Status.DECLINED
+    assert mailoutbox == []
+
+
+def test_join_after_a_decline_30_days_ago_is_a_new_request(
+    client, network, coordinator, join_request, mailoutbox, django_capture_on_commit_callbacks
+):
+    join_request.decline(by=coordinator)
+    Membership.objects.filter(pk=join_request.pk).update(
+        declined_at=timezone.now() - ASK_AGAIN_AFTER - timezone.timedelta(minutes=1)
+    )
+    client.force_login(join_request.requested_by)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(join_url(network), {"organisation": join_request.organisation_id})
+
+    assert response.status_code == 302
+    membership = Membership.objects.get(pk=join_request.pk)
+    assert (membership.status, membership.declined_at) == (Status.REQUESTED, None)
+    assert [mail.to for mail in mailoutbox] == [["koordinator@example.org"]]
+
+
+def test_declined_request_does_not_keep_the_network_from_being_deleted(network, join_request):
+    join_request.decline(by=None)
+    Membership.objects.filter(network=network, status=Status.ACTIVE).update(status=Status.ENDED)
+
+    network.delete()
+
+    assert not Membership.objects.filter(pk=join_request.pk).exists()

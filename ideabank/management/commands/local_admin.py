@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 USERNAME = "admin"
+# The admin's log-in is the site's, which asks for the e-mail address.
+EMAIL = "admin@example.org"
 PASSWORD_FILE = settings.BASE_DIR / "var" / "local-admin-password"
 
 
@@ -23,12 +25,15 @@ class Command(BaseCommand):
             PASSWORD_FILE.write_text(password + "\n")
             PASSWORD_FILE.chmod(0o600)
         user, _ = get_user_model().objects.get_or_create(
-            username=USERNAME, defaults={"email": "admin@example.org"}
+            username=USERNAME, defaults={"email": EMAIL}
         )
-        if not (user.is_superuser and user.is_staff and user.check_password(password)):
+        if not (
+            user.is_superuser and user.is_staff and user.email and user.check_password(password)
+        ):
             user.is_superuser = user.is_staff = user.is_active = True
+            user.email = user.email or EMAIL
             user.set_password(password)
             user.save()
         self.stdout.write(
-            f"Local admin: http://127.0.0.1:8000/admin/  user: {USERNAME}  password: {password}"
+            f"Local admin: http://127.0.0.1:8000/admin/  e-mail: {user.email}  password: {password}"
         )

@@ -1049,6 +1049,8 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(24)
         moderator, _ = users.objects.get_or_create(username="bench-moderator")
         moderator.is_staff = moderator.is_superuser = moderator.is_active = True
+        # The admin's log-in is the site's, which takes the e-mail address.
+        moderator.email = "bench-moderator@example.org"
         moderator.set_password(password)
         moderator.save()
         submitter, created = users.objects.get_or_create(username="bench-submitter")
@@ -1074,7 +1076,7 @@ class Command(BaseCommand):
     ) -> float:
         client = HttpClient(port, keep_body=True)
         with translation.override(settings.LANGUAGE_CODE):
-            login_url = reverse("admin:login")
+            login_url = reverse("accounts:login")
             review_url = reverse("admin:initiatives_initiative_review", args=[initiative.pk])
             publish_url = reverse(
                 "admin:initiatives_initiative_review_publish", args=[initiative.pk]
@@ -1086,7 +1088,7 @@ class Command(BaseCommand):
             method="POST",
             form={
                 "csrfmiddlewaretoken": csrf_token(login_form),
-                "username": moderator.username,
+                "username": moderator.email,
                 "password": password,
                 "next": review_url,
             },
