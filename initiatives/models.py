@@ -21,7 +21,7 @@ from reversion.models import Version
 from taggit.managers import TaggableManager
 
 from ideabank.email import send_to
-from ideabank.models import email_confirmed
+from ideabank.models import email_confirmed, text_language_field
 
 
 def in_active_language(nb: str, en: str) -> str:
@@ -274,6 +274,7 @@ class Organisation(TimeStampedModel):
         validators=[validate_organisation_number],
         help_text=_("Nine digits, from the Brønnøysund Register Centre. Optional."),
     )
+    language = text_language_field()
     municipality = models.ForeignKey(
         Municipality,
         on_delete=models.PROTECT,
@@ -715,6 +716,7 @@ class Initiative(TimeStampedModel):
 
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    language = text_language_field()
     summary = models.CharField(
         _("summary"), max_length=500, help_text=_("One or two sentences shown in lists.")
     )

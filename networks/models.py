@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ideabank.email import Recipient, send_to
+from ideabank.models import text_language_field
 from initiatives.models import (
     ASK_AGAIN_AFTER,
     ActorType,
@@ -76,6 +77,7 @@ class Network(TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    language = text_language_field()
     parent = models.ForeignKey(
         "self",
         # A sub-group has members and events of its own: it is moved or deleted on its own.
@@ -429,6 +431,7 @@ class WorkingGroup(TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    language = text_language_field()
     focus_area = models.ForeignKey(
         FocusArea,
         on_delete=models.PROTECT,
@@ -614,6 +617,7 @@ class Event(TimeStampedModel):
 
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    language = text_language_field()
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     organiser_network = models.ForeignKey(
         Network,
