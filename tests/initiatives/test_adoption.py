@@ -4,6 +4,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from initiatives.engine import catalogue_version, engine
 from initiatives.models import Adoption, Initiative, Organisation
@@ -340,7 +341,8 @@ def test_initiative_page_shows_who_adopted_and_when(client, initiative, adoption
     response = client.get(initiative.get_absolute_url())
 
     assert "Asker kommune" in response.text
-    assert f'datetime="{adoption.created:%Y-%m-%d}"' in response.text
+    # The page shows the Oslo date: just after midnight there, UTC is still yesterday.
+    assert f'datetime="{timezone.localtime(adoption.created):%Y-%m-%d}"' in response.text
     assert "Prøvd i to bhg." in response.text
     # Anonymous visitors get neither the form nor the edit links.
     assert create_url(initiative) not in response.text
