@@ -6,8 +6,11 @@ MANAGE := $(PYTHON) manage.py
 DESIGNSYSTEMET_CSS_VERSION := 1.22.0
 DESIGNSYSTEMET_THEME_VERSION := 1.11.0
 DESIGNSYSTEMET_DIR := static/vendor/designsystemet
+# The Nu HTML Checker (W3C, MIT) for tests/browser/test_html_valid.py; run with the machine's Java.
+VNU_VERSION := 26.9.27
+VNU_JAR := var/vnu/vnu.jar
 
-.PHONY: run worker test test-fast lint fmt messages check data install designsystemet backup restore
+.PHONY: run worker test test-fast lint fmt messages check data install designsystemet vnu backup restore
 
 $(VENV)/installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -73,6 +76,17 @@ messages: install
 check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+
+## vnu: fetch the Nu HTML Checker from npm into var/vnu (not committed; CI runs this)
+vnu:
+	@set -eu; \
+	if [ -f $(VNU_JAR) ] && [ "$$(cat $(dir $(VNU_JAR))VERSION 2>/dev/null)" = "$(VNU_VERSION)" ]; then exit 0; fi; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	npm pack --silent --pack-destination "$$tmp" vnu-jar@$(VNU_VERSION) >/dev/null; \
+	tar -xzf "$$tmp"/vnu-jar-$(VNU_VERSION).tgz -C "$$tmp"; \
+	mkdir -p $(dir $(VNU_JAR)); cp "$$tmp/package/build/dist/vnu.jar" $(VNU_JAR); \
+	echo $(VNU_VERSION) > $(dir $(VNU_JAR))VERSION; \
+	echo "Nu HTML Checker $(VNU_VERSION) in $(VNU_JAR)"
 
 ## designsystemet: vendor Designsystemet's CSS and theme from npm into static/vendor/designsystemet (commit the result)
 designsystemet:

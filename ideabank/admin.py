@@ -34,6 +34,18 @@ class UserFieldsAdminMixin:
         return fields
 
 
+class TextLanguageAdminMixin:
+    """The language an object's text is written in (ideabank.models.text_language_field),
+    preset to nb. The select always sends a choice; a post without one keeps the model's
+    default, as the submission form does."""
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "language" and field is not None:
+            field.required = False
+        return field
+
+
 class ProtectedDeleteAdminMixin:
     """A delete that other people's data stands in the way of is refused with a message
     that names what blocks it and says what to do instead (`delete_instead`).

@@ -151,6 +151,10 @@ class OutgoingMailQuerySet(models.QuerySet):
             next_attempt_at__lte=now,
         )
 
+    def failed(self):
+        """Mails given up on after their last try: an administrator sends them again."""
+        return self.filter(status=OutgoingMail.Status.FAILED)
+
 
 class OutgoingMail(models.Model):
     """One e-mail to one person, written in the transaction of the change it tells about.

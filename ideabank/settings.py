@@ -70,7 +70,7 @@ INSTALLED_APPS = [
     "reversion",
     # The task queue (Django 6's task framework, backported): e-mail and periodic jobs.
     "django_tasks",
-    "django_tasks_db",
+    "ideabank.apps.TaskQueueConfig",  # django_tasks_db, named in Bokmål in the admin
     # Ours
     "ideabank",
     "initiatives",
@@ -157,7 +157,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Language: Norwegian Bokmål first (no URL prefix), English under /en/.
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian Bokmål")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale_overrides: what Django's and django-taggit's own nb catalogues lack or get wrong,
+# kept apart so makemessages --no-obsolete (which writes to locale/) never drops it.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_overrides"]
 TIME_ZONE = "Europe/Oslo"
 USE_I18N = True
 USE_TZ = True

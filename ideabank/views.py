@@ -53,9 +53,11 @@ from initiatives.models import (
     OrganisationMember,
     Purpose,
 )
-from networks.models import Network
+from networks.models import Network, WorkingGroup
 
 LATEST_COUNT = 6
+# This year's working groups on the home page; the list has them all.
+HOME_WORKING_GROUPS = 6
 # The accessibility statement's own dates: change STATEMENT_UPDATED with every review.
 STATEMENT_MADE = date(2026, 11, 23)
 STATEMENT_UPDATED = date(2026, 11, 23)
@@ -85,6 +87,13 @@ def home(request: HttpRequest) -> HttpResponse:
         published.select_related("lead_organisation"),
         catalogue.newest(catalogue.published, 0, LATEST_COUNT),
     )
+    this_year = timezone.localdate().year
+    working_groups = (
+        WorkingGroup.objects.filter(year=this_year)
+        .with_progress()
+        .with_next_event()
+        .order_by("name", "pk")[:HOME_WORKING_GROUPS]
+    )
     return render(
         request,
         "home.html",
@@ -94,6 +103,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "purposes": Purpose.objects.all(),
             "latest": latest,
             "counts": counts,
+            "working_groups": working_groups,
+            "this_year": this_year,
         },
     )
 

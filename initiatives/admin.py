@@ -15,8 +15,13 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin, reason_page
-from initiatives import history
+from ideabank.admin import (
+    ProtectedDeleteAdminMixin,
+    TextLanguageAdminMixin,
+    UserFieldsAdminMixin,
+    reason_page,
+)
+from initiatives import history, search
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -33,6 +38,7 @@ from initiatives.models import (
     OrganisationMember,
     Participation,
     Purpose,
+    SearchSynonym,
     Target,
 )
 
@@ -173,7 +179,9 @@ def pending_first(field: str, pending: str) -> Case:
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin):
+class OrganisationAdmin(
+    TextLanguageAdminMixin, ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "name",
         "status",
@@ -223,6 +231,21 @@ class OrganisationAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.M
         )
 
 
+class WithoutDeciderFilter(admin.SimpleListFilter):
+    """Requests to join an organisation with no active member: the moderators decide them."""
+
+    title = _("who decides")
+    parameter_name = "without_decider"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list:
+        return [("yes", _("Requests no member can decide"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.without_decider()
+        return queryset
+
+
 @admin.register(OrganisationMember)
 class OrganisationMemberAdmin(MembershipFieldsAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -237,6 +260,7 @@ class OrganisationMemberAdmin(MembershipFieldsAdminMixin, admin.ModelAdmin):
     list_select_related = ["user__profile", "organisation", "approved_by"]
     list_filter = [
         "status",
+        WithoutDeciderFilter,
         "role",
         ("user__profile__email_confirmed_at", admin.EmptyFieldListFilter),
     ]
@@ -405,7 +429,9 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin):
+class InitiativeAdmin(
+    TextLanguageAdminMixin, ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "title",
         "status",
@@ -474,7 +500,18 @@ class InitiativeAdmin(ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.Mod
     fieldsets = [
         (
             None,
-            {"fields": ["title", "slug", "summary", "description", "phase", "image", "image_alt"]},
+            {
+                "fields": [
+                    "title",
+                    "slug",
+                    "language",
+                    "summary",
+                    "description",
+                    "phase",
+                    "image",
+                    "image_alt",
+                ]
+            },
         ),
         (
             _("Moderation"),
@@ -990,3 +1027,22 @@ class AdoptionAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         if not change and obj.reported_by_id is None:
             obj.reported_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    list_display = ["words", "updated"]
+    search_fields = ["words"]
+
+    # Searches already cached used the old list: they are forgotten, so the change shows at once.
+    def save_model(self, request: HttpRequest, obj: SearchSynonym, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(search.synonyms_changed)
+
+    def delete_model(self, request: HttpRequest, obj: SearchSynonym) -> None:
+        super().delete_model(request, obj)
+        transaction.on_commit(search.synonyms_changed)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(search.synonyms_changed)

@@ -623,6 +623,7 @@ class TextHits:
     mode: str
     ranked: list[tuple[int, float]]  # (initiative id, rank)
     version: int
+    suggestion: str = ""  # a corrected text that finds something ("Did you mean")
 
     @property
     def pks(self) -> list[int]:
@@ -640,11 +641,12 @@ def text_hits(text: str, current: Engine) -> TextHits:
     up to date by re-checking only the initiatives changed since (one small query), so a
     publication does not make every search start again.
     """
-    key = "initiatives:text:" + hashlib.sha256(text.encode()).hexdigest()
+    key = text_key(text)
     hits = cache.get(key)
     if hits is not None and hits.version >= current.version:
         return hits
-    if hits is not None and hits.mode != search.Mode.FUZZY:
+    # Fewer words matched, or none: whether a change adds a better match needs a fresh search.
+    if hits is not None and hits.mode not in (search.Mode.ANY, search.Mode.FUZZY):
         changed = current.changed_since(hits.version)
         if changed is not None and len(changed) <= PATCH_LIMIT:
             hits = _patched(hits, search.rematch(text, changed) if changed else [], changed, current)  # fmt: skip
@@ -653,9 +655,16 @@ def text_hits(text: str, current: Engine) -> TextHits:
     else:
         hits = None
     if hits is None:
-        hits = TextHits(*search.matching_ids(text, current), current.version)
+        found = search.matching_ids(text, current)
+        hits = TextHits(found.mode, found.ranked, current.version, found.suggestion)
     cache.set(key, hits, TEXT_CACHE_SECONDS)
     return hits
+
+
+def text_key(text: str) -> str:
+    """Where a text's hits are cached: per synonym list too, so an edit makes them stale."""
+    synonyms, _ = search.synonym_table()
+    return f"initiatives:text:{synonyms}:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _patched(hits: TextHits, found, changed: set[int], current: Engine) -> TextHits | None:
@@ -674,7 +683,7 @@ def _patched(hits: TextHits, found, changed: set[int], current: Engine) -> TextH
         return None
     position = current.pos_of
     ranked.sort(key=lambda item: (-item[1], -position.get(item[0], -1)))
-    return TextHits(hits.mode, ranked, current.version)
+    return TextHits(hits.mode, ranked, current.version, hits.suggestion)
 
 
 # --- Writing the log --------------------------------------------------------------
@@ -759,6 +768,14 @@ def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
         initiatives_changed(pk_set)
 
 
+def _refresh_adopted(sender, instance, **kwargs) -> None:
+    # Adoption notes are part of their initiative's search document: every way one is
+    # saved or deleted (reporting, editing the note, withdrawing, the admin) ends here.
+    if kwargs.get("raw") or getattr(_unlogged, "active", False):
+        return  # bulk loads refresh the vectors of what they load
+    Initiative.objects.filter(pk=instance.initiative_id).refresh_search_vectors()
+
+
 def connect_signals() -> None:
     """Called from InitiativesConfig.ready: every write the engine depends on is logged."""
     from taggit.models import TaggedItem
@@ -766,6 +783,8 @@ def connect_signals() -> None:
     for model in (Initiative, Participation, Adoption):
         post_save.connect(_on_save, sender=model, dispatch_uid=f"engine-save-{model.__name__}")
         post_delete.connect(_on_save, sender=model, dispatch_uid=f"engine-delete-{model.__name__}")
+    post_save.connect(_refresh_adopted, sender=Adoption, dispatch_uid="search-adoption-save")
+    post_delete.connect(_refresh_adopted, sender=Adoption, dispatch_uid="search-adoption-delete")
     throughs = [
         Initiative.goals.through,
         Initiative.targets.through,

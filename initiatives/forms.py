@@ -175,6 +175,7 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
     SECTIONS = {
         "basics": [
             "lead_organisation",
+            "language",
             "title",
             "summary",
             "description",
@@ -236,6 +237,7 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
         }
         fields = [
             "lead_organisation",
+            "language",
             "title",
             "summary",
             "description",
@@ -335,6 +337,8 @@ class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
 
         fields = self.fields
         fields["phase"].required = False
+        # The select always sends a choice; a post without one keeps the model's (nb).
+        fields["language"].required = False
         # What review needs is the model's list (Initiative.review_gaps), asked for here
         # when the person submits, in the same words.
         for name, message in Initiative.REVIEW_NEEDS.items():

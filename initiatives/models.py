@@ -253,6 +253,10 @@ class OrganisationQuerySet(models.QuerySet):
         """Organisations a moderator has accepted: the only ones shown to the public."""
         return self.filter(status=Organisation.Status.APPROVED)
 
+    def proposed(self) -> "OrganisationQuerySet":
+        """Organisations users proposed that wait for a moderator (the moderators' desk)."""
+        return self.filter(status=Organisation.Status.PROPOSED)
+
 
 class Organisation(TimeStampedModel):
     class Status(models.TextChoices):
@@ -369,6 +373,12 @@ class OrganisationMemberQuerySet(models.QuerySet):
 
     def requested(self) -> "OrganisationMemberQuerySet":
         return self.filter(status=OrganisationMember.Status.REQUESTED)
+
+    def without_decider(self) -> "OrganisationMemberQuerySet":
+        """Requests to join an organisation that has no active member to decide them: the
+        moderators decide these (request_membership e-mails them instead)."""
+        deciders = OrganisationMember.objects.active().filter(organisation=OuterRef("organisation"))
+        return self.requested().filter(~Exists(deciders))
 
 
 class OrganisationMember(TimeStampedModel):
@@ -1354,3 +1364,44 @@ class Adoption(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.organisation} → {self.initiative}"
+
+
+class SearchSynonym(TimeStampedModel):
+    """Words a search treats as one (matsvinn, matavfall): moderators keep the list in the
+    admin; initiatives.search applies it to every query word."""
+
+    words = models.CharField(
+        _("words"),
+        max_length=500,
+        help_text=_(
+            "Words that should find each other in a search, separated by commas, "
+            "for example “matsvinn, matavfall”."
+        ),
+    )
+
+    class Meta:
+        ordering = ["words"]
+        verbose_name = _("search synonym")
+        verbose_name_plural = _("search synonyms")
+
+    def __str__(self) -> str:
+        return self.words
+
+    @property
+    def word_list(self) -> list[str]:
+        return [word.strip().lower() for word in self.words.split(",") if word.strip()]
+
+
+class SearchWord(models.Model):
+    """A word seen in an initiative's text: the vocabulary "Did you mean" suggestions and
+    compound splitting draw on (initiatives.search), kept by refresh_search_vectors."""
+
+    word = models.CharField(_("word"), max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["word"]
+        verbose_name = _("search word")
+        verbose_name_plural = _("search words")
+
+    def __str__(self) -> str:
+        return self.word

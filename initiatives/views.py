@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from ideabank import slugs
 from ideabank.decorators import confirmed_email_required
 from ideabank.email import send_to
-from ideabank.models import profile_for
+from ideabank.models import email_confirmed, profile_for
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from initiatives import engine
 from initiatives.engine import Selection, in_order
@@ -60,6 +60,7 @@ from initiatives.models import (
     Participation,
     Purpose,
     can_moderate,
+    moderators,
     request_membership,
 )
 from initiatives.search import CAP, Mode
@@ -200,6 +201,7 @@ def browse(
         raise Http404(_("There is no such page.")) from error
 
     facets_html, chips = facet_panel(data, listing, fixed, filter_data)
+    filter_count = len(chips)  # one chip per chosen facet value; the search chip comes next
     if data.get("q"):
         without_text = data.copy()
         without_text.pop("q")
@@ -219,6 +221,7 @@ def browse(
         "paginator": paginator,
         "initiatives": page.object_list,
         "facets_html": facets_html,
+        "filter_count": filter_count,
         "chips": chips,
         "clear_all_url": clear_all_url(data),
         # "Clear all" keeps the search text, so it means something only with a facet chosen.
@@ -227,6 +230,8 @@ def browse(
         "capped": listing.search_mode == Mode.CAPPED,
         "cap": CAP,
         "fuzzy": listing.search_mode == Mode.FUZZY,
+        "any_word": listing.search_mode == Mode.ANY,
+        **_suggestion(data, listing),
         "sort": sort,
         "sort_choices": sort_choices,
         "hidden_params": [
@@ -237,6 +242,17 @@ def browse(
         ],
         "page_query": _without_page(data),
     }
+
+
+def _suggestion(data: QueryDict, listing) -> dict:
+    """The "Did you mean" text and a link to the list with it, filters kept."""
+    suggestion = listing.hits.suggestion if listing.hits else ""
+    if not suggestion:
+        return {}
+    corrected = data.copy()
+    corrected["q"] = suggestion
+    corrected.pop("page", None)
+    return {"suggestion": suggestion, "suggestion_url": "?" + corrected.urlencode()}
 
 
 PANEL_SECONDS = 600
@@ -478,6 +494,11 @@ def organisation_propose(request: HttpRequest) -> HttpResponse:
                     role=OrganisationMember.Role.ADMIN,
                     status=OrganisationMember.Status.ACTIVE,
                 )
+                send_to(
+                    "email/organisation_proposed",
+                    {"organisation": organisation, "proposer": person(request.user)},
+                    moderators(),
+                )
         except IntegrityError:
             # Someone registered the same number (or slug) between the check and the save.
             form.add_error(
@@ -561,7 +582,8 @@ def membership_decline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def my_page(request: HttpRequest) -> HttpResponse:
-    """The user's organisations, the requests to join them, and their initiatives and adoptions.
+    """The user's organisations, the requests to join them, and their initiatives and adoptions;
+    for moderators also the requests to join organisations no member can decide.
 
     A fixed number of queries however many of each there are.
     """
@@ -598,12 +620,23 @@ def my_page(request: HttpRequest) -> HttpResponse:
         .defer("initiative__search_vector", "initiative__facet_keys")
         .order_by("-created", "-pk")
     )
+    # Nobody in the organisation can decide these, so the moderators do (request_membership
+    # e-mails them); here they need not go through the admin.
+    undecided_requests = (
+        OrganisationMember.objects.without_decider()
+        .select_related("user", "organisation")
+        .annotate(email_confirmed_at=F("user__profile__email_confirmed_at"))
+        .order_by("created", "pk")
+        if can_moderate(user)
+        else OrganisationMember.objects.none()
+    )
     return render(
         request,
         "initiatives/my_page.html",
         {
             "memberships": memberships,
             "join_requests": join_requests,
+            "undecided_requests": undecided_requests,
             "initiatives": initiatives,
             "adoptions": adoptions,
             "email_confirmed": profile_for(user).email_confirmed,
@@ -615,7 +648,11 @@ def my_page(request: HttpRequest) -> HttpResponse:
 
 
 def adoption_choices(user, initiative: Initiative) -> dict:
-    """What a signed-in visitor may do about adoptions on the initiative page.
+    """What a signed-in visitor may do about adoptions on the initiative page, and what to
+    tell them when they may not report one yet: confirm their address, wait for their
+    membership (or their proposed organisation) to be approved, or join an organisation.
+    Members of the lead organisation are told it leads the initiative; they report for
+    their other organisations only.
 
     Reads the initiative's adoptions from its prefetched list, so the number of
     queries does not depend on how many organisations adopted it.
@@ -630,7 +667,24 @@ def adoption_choices(user, initiative: Initiative) -> dict:
         for organisation in mine
         if organisation.pk not in adopted and organisation.pk != initiative.lead_organisation_id
     ]
+    # Memberships that will let them report once approved: a request to join, or the
+    # organisation they proposed, which a moderator has yet to approve.
+    waiting = (
+        OrganisationMember.objects.filter(user=user)
+        .filter(
+            Q(status=OrganisationMember.Status.REQUESTED)
+            | Q(
+                status=OrganisationMember.Status.ACTIVE,
+                organisation__in=Organisation.objects.proposed(),
+            )
+        )
+        .select_related("organisation")
+        .order_by("organisation__name", "pk")
+    )
     return {
+        "email_confirmed": email_confirmed(user),
+        "leads_it": initiative.lead_organisation_id in mine_ids,
+        "waiting_memberships": [] if mine else list(waiting),
         "member_of_any": bool(mine),
         "manageable_adoptions": {
             adoption.pk

@@ -14,7 +14,12 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from ideabank.admin import ProtectedDeleteAdminMixin, UserFieldsAdminMixin, reason_page
+from ideabank.admin import (
+    ProtectedDeleteAdminMixin,
+    TextLanguageAdminMixin,
+    UserFieldsAdminMixin,
+    reason_page,
+)
 from initiatives.admin import apply_move, pending_first
 from initiatives.models import IllegalTransition
 from networks.models import (
@@ -88,7 +93,7 @@ class MembershipInline(RequesterConfirmedMixin, admin.TabularInline):
 
 
 @admin.register(Network)
-class NetworkAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
+class NetworkAdmin(TextLanguageAdminMixin, ProtectedDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["name", "parent", "scope", "coordinator", "county"]
     list_select_related = ["parent", "coordinator", "county"]
     list_filter = ["scope", "focus_areas", "county"]
@@ -218,7 +223,7 @@ class WorkingGroupMemberInline(UserFieldsAdminMixin, admin.TabularInline):
 
 
 @admin.register(WorkingGroup)
-class WorkingGroupAdmin(admin.ModelAdmin):
+class WorkingGroupAdmin(TextLanguageAdminMixin, admin.ModelAdmin):
     list_display = ["name", "year", "focus_area", "host_network", "host_organisation"]
     list_select_related = ["focus_area", "host_network", "host_organisation"]
     list_filter = ["year", "focus_area"]
@@ -274,7 +279,7 @@ class CancelEventForm(forms.Form):
 
 
 @admin.register(Event)
-class EventAdmin(ProtectedDeleteAdminMixin, admin.ModelAdmin):
+class EventAdmin(TextLanguageAdminMixin, ProtectedDeleteAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "kind",

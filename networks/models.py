@@ -425,6 +425,14 @@ class WorkingGroupQuerySet(models.QuerySet):
             open_events_held=held(Event.Kind.OPEN_EVENT),
         )
 
+    def with_next_event(self, *, now: datetime | None = None) -> "WorkingGroupQuerySet":
+        """Prefetch each group's next event not called off (`next_event` reads it): one
+        query for any number of groups. An event under way still counts as next."""
+        upcoming = Event.objects.upcoming(now=now).filter(cancelled_at__isnull=True)
+        return self.prefetch_related(
+            models.Prefetch("events", queryset=upcoming[:1], to_attr="next_events")
+        )
+
 
 class WorkingGroup(TimeStampedModel):
     """A thematic group set up for one year at a time (seed 000)."""
@@ -521,6 +529,11 @@ class WorkingGroup(TimeStampedModel):
     def requirements_met(self) -> bool:
         """The year's mandate is fulfilled: enough meetings and enough open events held."""
         return self.meetings_met and self.open_events_met
+
+    @property
+    def next_event(self) -> "Event | None":
+        """The group's next event, from `WorkingGroup.objects.with_next_event()`."""
+        return self.next_events[0] if self.next_events else None
 
 
 class WorkingGroupMember(TimeStampedModel):

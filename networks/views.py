@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Page, Paginator
-from django.db.models import Case, Count, F, OuterRef, Prefetch, QuerySet, Subquery, When
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -151,6 +151,12 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # The one definition of upcoming and past (EventQuerySet), already ordered.
     upcoming = network.events.upcoming()
     past = network.events.past()
+    # The working groups the network and its sub-groups host (one level: Network.clean).
+    this_year = timezone.localdate().year
+    working_groups = current_year_first(
+        WorkingGroup.objects.filter(Q(host_network=network) | Q(host_network__parent=network)),
+        this_year,
+    )
     context = {
         "network": network,
         "coordinating": network.coordinating_organisation,
@@ -166,6 +172,11 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "upcoming_count": upcoming.count(),
         "past_events": past[:NETWORK_PAGE_LIMIT],
         "past_count": past.count(),
+        "working_groups": working_groups.with_progress()
+        .with_next_event()
+        .select_related("host_network")[:NETWORK_PAGE_LIMIT],
+        "working_group_count": working_groups.count(),
+        "this_year": this_year,
         "limit": NETWORK_PAGE_LIMIT,
     }
     if request.user.is_authenticated:
@@ -495,7 +506,7 @@ def event_context(event: Event, form: EventRegistrationForm, **extra) -> dict:
         initiative.pk: initiative
         for initiative in Initiative.objects.published()
         .filter(presentations__event=event)
-        .only("pk", "slug", "title")
+        .only("pk", "slug", "title", "language")
     }
     for presentation in presentations:
         presentation.public_initiative = public.get(presentation.initiative_id)

@@ -4,6 +4,8 @@ from django import template
 from django.contrib.messages import constants
 from django.urls import translate_url
 
+from ideabank import desk
+
 register = template.Library()
 
 # Designsystemet's alert colours for Django's message levels.
@@ -32,3 +34,9 @@ def page_in_language(context: template.Context, language_code: str) -> str:
 @register.filter
 def alert_colour(message) -> str:
     return ALERT_COLOURS.get(message.level, "info")
+
+
+@register.simple_tag(takes_context=True)
+def moderators_desk(context: template.Context) -> list:
+    """What waits for the person on the admin's front page (ideabank.desk)."""
+    return desk.waiting(context["request"].user)

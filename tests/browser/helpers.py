@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 RESULT_TITLES = ".result-list h3"
 RESULT_HEADING = "#results-heading"
 CHIPS = ".browser__chips a.ds-chip"
-FACET = "details"
+FACET = "details.facet"  # inside the "Filter" <details> that folds them on a phone
 
 
 def nb(message: str) -> str:

@@ -139,7 +139,7 @@ def test_backup_restores_into_a_fresh_database_with_every_row_and_file(
     assert restored == source
     assert len(source[Initiative._meta.db_table]) > 1
     assert files(tmp_path / "restored-media") == files(Path(settings.MEDIA_ROOT))
-    assert len(files(tmp_path / "restored-media")) == 3
+    assert len(files(tmp_path / "restored-media")) > 3  # the demo data's files and the fixture's
 
 
 def test_backup_manifest_names_every_table_count_and_file(data, tmp_path):
@@ -378,5 +378,5 @@ def test_files_unpack_the_same_without_tarfile_data_filter(data, tmp_path, monke
         backups._extract_media(tar, manifest, tmp_path / "c" / "media")
 
     assert files(with_filter) == files(without_filter) == files(Path(settings.MEDIA_ROOT))
-    assert len(files(without_filter)) == 3
+    assert len(files(without_filter)) > 3
     assert list((tmp_path / "c").iterdir()) == []

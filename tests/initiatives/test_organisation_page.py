@@ -52,7 +52,9 @@ def test_page_shows_active_network_memberships_with_role(client, organisation):
         "Adda: coordinator",
         "Matsvinn (sub-group of Adda): member",
     ]
-    assert f'<a class="ds-link" href="/en/nettverk/{adda.slug}/">Adda</a>' in response.text
+    assert (
+        f'<a class="ds-link" href="/en/nettverk/{adda.slug}/" lang="nb">Adda</a>' in response.text
+    )
 
 
 def test_page_shows_working_group_seats_with_role_and_year(client, organisation):
@@ -72,7 +74,7 @@ def test_page_shows_working_group_seats_with_role_and_year(client, organisation)
         "Sirkulær produksjon (2026): Ola Berg, member",
         "Mat (2025): Ola Berg, member",
     ]
-    assert f'<a class="ds-link" href="/en/arbeidsgrupper/{this.slug}/">' in response.text
+    assert f'<a class="ds-link" href="/en/arbeidsgrupper/{this.slug}/" lang="nb">' in response.text
 
 
 def test_page_shows_seat_holders_names_but_never_their_e_mail(client, organisation):

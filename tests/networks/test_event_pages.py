@@ -429,7 +429,8 @@ def test_event_detail_shows_time_place_audience_organiser_and_description(client
     assert 'href="https://meet.example.org/fredag"' in page
     assert ActorType.objects.get(slug="kindergarten").name_en in page
     assert (
-        f'<a class="ds-link" href="{reverse("networks:network", args=["adda"])}">Adda</a>' in page
+        f'<a class="ds-link" href="{reverse("networks:network", args=["adda"])}" lang="nb">Adda</a>'
+        in page
     )
     assert "<p>Fire tiltak på en time.</p>" in page
     assert f'href="{reverse("networks:event_calendar", args=[event.slug])}"' in page
@@ -442,7 +443,7 @@ def test_event_detail_links_a_working_group_organiser(client):
     page = client.get(event.get_absolute_url()).content.decode()
 
     link = reverse("networks:working_group", args=["sirkular"])
-    assert f'<a class="ds-link" href="{link}">Sirkulær produksjon</a>' in page
+    assert f'<a class="ds-link" href="{link}" lang="nb">Sirkulær produksjon</a>' in page
 
 
 def test_event_detail_does_not_link_a_proposed_organisation(client):
@@ -597,4 +598,7 @@ def test_initiative_detail_links_the_events_it_was_presented_at(client):
 
     page = client.get(initiative.get_absolute_url()).content.decode()
 
-    assert f'<a class="ds-link" href="{event.get_absolute_url()}">Bærekraftsfredag</a>' in page
+    assert (
+        f'<a class="ds-link" href="{event.get_absolute_url()}" lang="nb">Bærekraftsfredag</a>'
+        in page
+    )

@@ -22,6 +22,7 @@ from tests.factories import (
     make_organisation,
     make_presentation,
     make_user,
+    make_working_group,
 )
 
 pytestmark = pytest.mark.django_db
@@ -427,7 +428,7 @@ def test_page_splits_upcoming_and_past_events_in_oslo_time(client):
     assert "Noen andres" not in response.text
     assert "(Norwegian time)" in response.text
     oslo = timezone.localtime(soon.starts_at, OSLO)
-    assert f'datetime="{oslo.isoformat()}"' in response.text
+    assert f'datetime="{oslo:%Y-%m-%dT%H:%M:%S%z}"' in response.text
     assert oslo.strftime("%H:%M") in response.text
 
 
@@ -439,7 +440,7 @@ def test_page_links_its_events_and_calendar(client):
 
     event_url = reverse("networks:event", args=[event.slug])
     calendar_url = reverse("networks:network_calendar", args=[network.slug])
-    assert f'href="{event_url}">Bærekraftsfredag</a>' in response.text
+    assert f'href="{event_url}" lang="nb">Bærekraftsfredag</a>' in response.text
     assert f'href="{calendar_url}">Subscribe to the network' in response.text
 
 
@@ -490,13 +491,17 @@ def populate(network: Network, items: int) -> None:
         past = make_event(organiser_network=network, starts_at=timezone.now() - timedelta(days=3))
         make_presentation(event=past)
         make_membership(network=network, status=Status.REQUESTED)
+        for host in (network, subgroup):
+            group = make_working_group(host_network=host, year=timezone.localdate().year)
+            make_event(organiser_working_group=group, kind="meeting")
 
 
 # The facet engine's change log; the network with its counts, its focus areas and goals;
 # members; sub-groups and their members; the members' ids and their initiatives (counted
 # by the engine); presentations and their count; upcoming events and their count; past
-# events and their count.
-PAGE_QUERIES = 15
+# events and their count; working groups with their progress, their next events, and
+# their count.
+PAGE_QUERIES = 18
 
 
 @pytest.mark.parametrize("items", [1, 20])

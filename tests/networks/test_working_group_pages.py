@@ -309,7 +309,7 @@ def test_page_links_the_host_network(client):
 
     response = client.get(page_url(group))
 
-    assert '<a class="ds-link" href="/en/nettverk/adda/">Adda</a>' in response.text
+    assert '<a class="ds-link" href="/en/nettverk/adda/" lang="nb">Adda</a>' in response.text
 
 
 def test_page_counts_meetings_and_open_events_held_in_the_groups_year(client):
@@ -382,7 +382,10 @@ def test_page_lists_upcoming_and_past_events(client):
 
     assert response.context["upcoming_events"] == [going_on, soon]
     assert response.context["past_events"] == [second, first]
-    assert f'<a class="ds-link" href="/en/arrangementer/{soon.slug}/">Soon</a>' in response.text
+    assert (
+        f'<a class="ds-link" href="/en/arrangementer/{soon.slug}/" lang="nb">Soon</a>'
+        in response.text
+    )
     assert "Times are Norwegian time (Europe/Oslo)." in response.text
     assert "Someone else's" not in response.text
 
@@ -397,7 +400,7 @@ def test_page_shows_event_times_in_oslo_time(client):
 
     response = client.get(page_url(group))
 
-    assert '<time datetime="2026-02-10T14:00:00+01:00">' in response.text
+    assert '<time datetime="2026-02-10T14:00:00+0100">' in response.text
 
 
 def test_page_shows_only_published_proposed_initiatives(client):

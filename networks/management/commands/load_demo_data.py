@@ -4,33 +4,46 @@ Idempotent: every row is matched on its natural key (a slug, or a pair such as
 initiative and organisation) and updated in place; rows the file no longer
 lists under an object it owns (partners, links, members, presentations) are
 removed. New initiatives go through the real moderation moves, so they get a
-status history like any other.
+status history like any other; then every initiative is given the dates the file
+says (created, submitted, published, last changed: spread over the years, not the
+day of the load), and so are its status changes, its history and its adoptions.
+
+Documents (small PDFs) and illustrations (drawn with Pillow) are made while loading
+(networks/management/demo_files.py), checked like uploads (initiatives/uploads.py)
+and stored through the file's storage; the same input gives the same bytes, so a
+file already stored is kept and a second load writes nothing new.
 """
 
+import functools
 import json
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from reversion.models import Revision, Version
 
-from initiatives import engine
+from initiatives import engine, uploads
 from initiatives.models import (
     ActorType,
     Adoption,
+    Attachment,
     County,
     FocusArea,
     Goal,
     Initiative,
     InitiativeLink,
+    InitiativeStatusChange,
     Municipality,
     Organisation,
     Participation,
     Purpose,
     Target,
 )
+from networks.management import demo_files
 from networks.models import (
     Event,
     Membership,
@@ -41,6 +54,8 @@ from networks.models import (
 )
 
 DEMO_FILE = settings.BASE_DIR / "fixtures" / "demo.json"
+# On every page of the demo documents: nobody should take them for real ones.
+DOCUMENT_FOOTER = "Eksempeldokument i demodataene til Idébanken. Innholdet er oppdiktet."
 
 INITIATIVE_TEXT_FIELDS = [
     "title", "summary", "description", "phase", "scope", "involvement",
@@ -61,6 +76,21 @@ def as_date(value: str | None) -> date | None:
 def as_datetime(value: str) -> datetime:
     """A local Oslo wall-clock time, made aware."""
     return timezone.make_aware(datetime.fromisoformat(value))
+
+
+def stored_as(field_file, content: bytes) -> bool:
+    """Whether `field_file` names a stored file holding exactly `content`."""
+    if not field_file or not field_file.storage.exists(field_file.name):
+        return False
+    with field_file.storage.open(field_file.name, "rb") as stored:
+        return stored.read() == content
+
+
+@functools.cache
+def illustration(motif: str) -> tuple[str, bytes]:
+    """The drawn illustration as the upload checks store an image: (file name, bytes)."""
+    image = uploads.clean_image(ContentFile(demo_files.illustration(motif), name=f"{motif}.png"))
+    return image.name, image.read()
 
 
 class Command(BaseCommand):
@@ -194,15 +224,89 @@ class Command(BaseCommand):
                 organisation=self.organisation(adoption["organisation"]),
                 defaults={"note": adoption.get("note", "")},
             )
+            if adoption.get("date"):
+                when = as_datetime(adoption["date"])
+                Adoption.objects.filter(pk=obj.pk).update(created=when, updated=when)
             adoptions.append(obj.pk)
         # Only demo adoptions (no reporter) are pruned; those people reported locally stay.
         initiative.adoptions.filter(reported_by=None).exclude(pk__in=adoptions).delete()
+
+        # Before the moves, so that a new initiative's history holds its files from the start.
+        for attachment in item.get("attachments", []):
+            self.load_attachment(initiative, attachment)
+        if item.get("image"):
+            self.load_image(initiative, item["image"])
 
         if created:
             # Through the real moves, so the history reads as it would for a real submission.
             initiative.submit(by=None)
             initiative.publish(by=None, note="Demo data")
+        # Only as the demo left it: one moved since (on a local database) keeps its dates.
+        if item.get("dates") and initiative.status == Initiative.Status.PUBLISHED:
+            self.date_initiative(initiative, item["dates"])
         self.initiatives[item["slug"]] = initiative
+
+    def load_attachment(self, initiative: Initiative, item: dict) -> None:
+        """A generated PDF, matched on its title. Attachments the file does not list are
+        left alone: on a local database they may be someone's uploads."""
+        when = as_datetime(item["date"])
+        content = demo_files.pdf(
+            item["pages"],
+            title=item["title"],
+            author=initiative.lead_organisation.name,
+            created=when,
+            footer=DOCUMENT_FOOTER,
+        )
+        upload = ContentFile(content, name=item["file_name"])
+        # The checks an upload passes; a change to the generator that broke them stops here.
+        uploads.validate_document(upload)
+        attachment = initiative.attachments.filter(title=item["title"]).first()
+        if attachment is None:
+            attachment = Attachment.objects.create(
+                initiative=initiative, title=item["title"], file=upload
+            )
+        elif not stored_as(attachment.file, content):
+            # A new name: an older version in the history may still name the old file.
+            attachment.file.save(item["file_name"], upload, save=False)
+            Attachment.objects.filter(pk=attachment.pk).update(file=attachment.file.name)
+        Attachment.objects.filter(pk=attachment.pk).update(created=when, updated=when)
+
+    def load_image(self, initiative: Initiative, item: dict) -> None:
+        """A drawn illustration, cleaned as an uploaded image is; stored once."""
+        name, content = illustration(item["motif"])
+        if not stored_as(initiative.image, content):
+            initiative.image.save(name, ContentFile(content), save=False)
+        initiative.image_alt = item["alt"]
+        Initiative.objects.filter(pk=initiative.pk).update(
+            image=initiative.image.name, image_alt=item["alt"]
+        )
+
+    @staticmethod
+    def date_initiative(initiative: Initiative, dates: dict[str, str]) -> None:
+        """Give an initiative the dates `dates` names, and its demo moves (those nobody
+        made) and their history the same: queryset updates, which leave `updated` alone
+        and tell no one."""
+        created, submitted, published, updated = (
+            as_datetime(dates[key]) for key in ("created", "submitted", "published", "updated")
+        )
+        Initiative.objects.filter(pk=initiative.pk).update(
+            created=created,
+            updated=updated,
+            submitted_at=submitted,
+            published_at=published,
+            reviewed_at=published,
+        )
+        moves = InitiativeStatusChange.objects.filter(initiative=initiative, changed_by=None)
+        moves.filter(to_status=Initiative.Status.SUBMITTED).update(created=submitted)
+        moves.filter(to_status=Initiative.Status.PUBLISHED).update(created=published)
+        revisions = Revision.objects.filter(
+            user=None, version__in=Version.objects.get_for_object(initiative)
+        )
+        # The state it was saved in before its first move, recorded by that move.
+        revisions.filter(comment="baseline").update(date_created=created)
+        revisions.filter(comment="submit").update(date_created=submitted)
+        revisions.filter(comment="publish").update(date_created=published)
+        initiative.refresh_from_db()
 
     def load_network(self, item: dict) -> None:
         network, _ = Network.objects.update_or_create(
