@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.postgres",
+    "django.contrib.sitemaps",  # sitemap.xml (ideabank/sitemaps.py)
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     # Third party

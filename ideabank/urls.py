@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from ideabank import views
+from ideabank import sitemaps, views
 
 admin.site.site_header = admin.site.site_title = settings.SITE_NAME
 
@@ -34,6 +35,20 @@ account_patterns = [
 urlpatterns = [
     # The language switch posts here; it is the same for every language.
     path("i18n/", include("django.conf.urls.i18n")),
+    # For search engines, outside the language prefixes (ideabank/sitemaps.py).
+    path("robots.txt", sitemaps.robots_txt, name="robots_txt"),
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": sitemaps.SITEMAPS, "sitemap_url_name": "sitemap_section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": sitemaps.SITEMAPS},
+        name="sitemap_section",
+    ),
 ]
 
 # Bokmål without a prefix, English under /en/.

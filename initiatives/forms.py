@@ -51,7 +51,7 @@ MAX_LINKS = 30
 MAX_ATTACHMENTS = 20
 # Words the initiative URLs use besides slugs: a title such as "Ny" must not take them.
 RESERVED_SLUGS = frozenset(
-    {"ny", "nytt", "lignende", "del-tiltak", "rediger", "sok", "mine", "tiltak"}
+    {"ny", "nytt", "lignende", "del-tiltak", "rediger", "sok", "mine", "tiltak", "feed"}
 )
 DOCUMENT_ACCEPT = ",".join(uploads.DOCUMENT_TYPES)
 IMAGE_ACCEPT = ".png,.jpg,.jpeg,.webp,image/png,image/jpeg,image/webp"

@@ -1,12 +1,19 @@
 from django.urls import path
 
-from initiatives import submission, views
+from initiatives import feeds, submission, views
 
 app_name = "initiatives"
 
 urlpatterns = [
     # Browsing (public).
     path("tiltak/", views.initiative_list, name="list"),
+    # Atom feeds: every list page's feed is its address plus feed/ (browse's feed_url).
+    # Before tiltak/<slug>/; "feed" is a reserved initiative slug (forms.RESERVED_SLUGS).
+    path("tiltak/feed/", feeds.InitiativeFeed(), name="list_feed"),
+    path("barekraftsmal/<int:number>/feed/", feeds.GoalFeed(), name="goal_feed"),
+    path("organisasjoner/<slug:slug>/feed/", feeds.OrganisationFeed(), name="organisation_feed"),
+    path("aktortyper/<slug:slug>/feed/", feeds.ActorTypeFeed(), name="actor_type_feed"),
+    path("formal/<slug:slug>/feed/", feeds.PurposeFeed(), name="purpose_feed"),
     path("tiltak/<slug:slug>/", views.initiative_detail, name="detail"),
     path("barekraftsmal/<int:number>/", views.goal_detail, name="goal"),
     # Before organisasjoner/<slug>/, which would otherwise take these two words as slugs.

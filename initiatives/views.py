@@ -32,6 +32,7 @@ from initiatives.facets import (
     FACETS,
     SINGLE,
     Chip,
+    Listing,
     Results,
     build_facets,
     clear_all_url,
@@ -166,6 +167,26 @@ def page_number(request: HttpRequest) -> int:
     return int(raw)
 
 
+def listing_from_url(
+    request: HttpRequest,
+    *,
+    fixed: dict[str, str] | None = None,
+    organisation: Organisation | None = None,
+) -> tuple[Understood, Listing, list[str]]:
+    """The list state a URL asks for (see `browse`), its results by the engine, and what
+    of the URL was ignored and why. The web list and its Atom feed both start here."""
+    fixed = fixed or {}
+    data, problems = clean_query(request)
+    for name in fixed:
+        data.pop(name, None)
+    catalogue = engine.engine()
+    query = understood(data, fixed, catalogue.version)
+    selection = copy(query.selection)
+    selection.organisation = organisation.pk if organisation else None
+    listing = listing_for(catalogue, selection, query.text)
+    return query, listing, problems + query.problems
+
+
 def browse(
     request: HttpRequest,
     *,
@@ -179,16 +200,8 @@ def browse(
     narrows the list to what that organisation leads or is a partner in.
     """
     fixed = fixed or {}
-    data, problems = clean_query(request)
-    for name in fixed:
-        data.pop(name, None)
-    catalogue = engine.engine()
-    query = understood(data, fixed, catalogue.version)
+    query, listing, problems = listing_from_url(request, fixed=fixed, organisation=organisation)
     data, filter_data, sort = query.data, query.filter_data, query.sort
-    problems += query.problems
-    selection = copy(query.selection)
-    selection.organisation = organisation.pk if organisation else None
-    listing = listing_for(catalogue, selection, query.text)
     queryset = Initiative.objects.published()
     # What a card shows (includes/initiative_card.html), in a fixed number of queries.
     rows = queryset.select_related("lead_organisation", "municipality", "county").prefetch_related(
@@ -241,6 +254,8 @@ def browse(
             (k, v) for k in data for v in data.getlist(k) if k not in ("q", "page", "sort")
         ],
         "page_query": _without_page(data),
+        # Its Atom feed (initiatives.feeds): the page's address plus feed/, same choices.
+        "feed_url": f"{request.path}feed/" + (f"?{state}" if (state := feed_query(data)) else ""),
     }
 
 
@@ -276,6 +291,15 @@ def facet_panel(
         cache.set(key, panel, PANEL_SECONDS)
     html, chips = panel
     return mark_safe(html), list(chips)  # noqa: S308  (our own template's output)
+
+
+def feed_query(data: QueryDict) -> str:
+    """A list state as its feed's query string: the choices and search text, not the sort
+    or page (a feed is always newest first and whole)."""
+    rest = data.copy()
+    rest.pop("sort", None)
+    rest.pop("page", None)
+    return rest.urlencode()
 
 
 def _without_page(data: QueryDict) -> str:

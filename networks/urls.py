@@ -1,6 +1,6 @@
 from django.urls import path
 
-from networks import views
+from networks import feeds, views
 
 app_name = "networks"
 
@@ -28,6 +28,7 @@ urlpatterns = [
     # Before arrangementer/<slug>/, which would otherwise take these words as slugs.
     path("arrangementer/tidligere/", views.event_past_list, name="event_past_list"),
     path("arrangementer/kalender.ics", views.calendar_feed, name="calendar"),
+    path("arrangementer/feed/", feeds.UpcomingEventFeed(), name="event_feed"),
     path(
         "arrangementer/avmeld/<str:token>/",
         views.registration_cancel,

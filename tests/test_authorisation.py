@@ -457,9 +457,20 @@ PUBLIC_READ_ONLY = {
     "initiatives:organisation",
     "initiatives:actor_type",
     "initiatives:purpose",
+    # Atom feeds (initiatives/feeds.py, networks/feeds.py): published content only.
+    "initiatives:list_feed",
+    "initiatives:goal_feed",
+    "initiatives:organisation_feed",
+    "initiatives:actor_type_feed",
+    "initiatives:purpose_feed",
+    "networks:event_feed",
     "initiatives:similar",
     "initiatives:image",
     "initiatives:my_page",
+    # For search engines (ideabank/sitemaps.py): only public pages, nothing to act on.
+    "robots_txt",
+    "sitemap",
+    "sitemap_section",
     # Forms anyone may use, acting only on whoever signs in or holds the mailed link.
     "accounts:signup",
     "accounts:signup_done",
