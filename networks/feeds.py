@@ -1,38 +1,63 @@
-"""An Atom feed of the upcoming events, soonest first (the event list's order)."""
+"""An Atom feed of the upcoming events, soonest first (the event list's order), with the
+event list's own filters: the list's address plus feed/ follows what the list shows."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db.models import QuerySet
+from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from networks.filters import EventFilter
 from networks.ical import CALENDAR_RELATED
 from networks.models import Event
+from networks.views import filtered_from_url
 
 ENTRIES = 50
+
+
+@dataclass
+class EventFeedState:
+    events: QuerySet
+    query: QueryDict  # the filter values the list understood
 
 
 class UpcomingEventFeed(Feed):
     feed_type = Atom1Feed
 
-    def title(self) -> str:
-        return f"{_('Upcoming events')} – {settings.SITE_NAME}"
+    def get_object(self, request: HttpRequest) -> EventFeedState:
+        filterset, data = filtered_from_url(request, EventFilter, Event.objects.upcoming())
+        return EventFeedState(filterset.qs, data)
+
+    def title(self, state: EventFeedState) -> str:
+        title = _("Upcoming events")
+        if state.query:
+            title = _("%(title)s, filtered") % {"title": title}
+        return f"{title} – {settings.SITE_NAME}"
 
     def subtitle(self) -> str:
         return _("Webinars, meetings, workshops and conferences, the soonest first.")
 
-    def link(self) -> str:
-        return f"{settings.SITE_URL}{reverse('networks:event_list')}"
+    def link(self, state: EventFeedState) -> str:
+        return self._site_url("networks:event_list", state)
 
-    def feed_url(self) -> str:
-        return f"{settings.SITE_URL}{reverse('networks:event_feed')}"
+    def feed_url(self, state: EventFeedState) -> str:
+        return self._site_url("networks:event_feed", state)
 
-    def items(self) -> list[Event]:
-        return list(Event.objects.upcoming().select_related(*CALENDAR_RELATED)[:ENTRIES])
+    @staticmethod
+    def _site_url(name: str, state: EventFeedState) -> str:
+        # The site's own address, not whatever Host the request named.
+        query = f"?{state.query.urlencode()}" if state.query else ""
+        return f"{settings.SITE_URL}{reverse(name)}{query}"
+
+    def items(self, state: EventFeedState) -> list[Event]:
+        return list(state.events.select_related(*CALENDAR_RELATED)[:ENTRIES])
 
     def item_title(self, event: Event) -> str:
         if event.is_cancelled:

@@ -86,7 +86,29 @@ def test_event_feed_query_count(client, django_assert_num_queries, items):
     for _ in range(items):
         make_event(organiser_network=network)
 
-    with django_assert_num_queries(1):
+    # Four for the event list's filter choices (organisers, working groups, months), one
+    # for the entries.
+    with django_assert_num_queries(5):
         response = client.get("/arrangementer/feed/")
 
     assert len(feedparser.parse(response.content).entries) == items
+
+
+def test_event_feed_follows_the_event_lists_filters(client):
+    make_event(title="Et webinar", kind="webinar")
+    make_event(title="Et møte", kind="meeting")
+
+    parsed = parse(client, "/en/arrangementer/feed/?kind=webinar")
+
+    assert [entry.title for entry in parsed.entries] == ["Et webinar"]
+    assert parsed.feed.title.startswith("Upcoming events, filtered")
+    assert parsed.feed.link == f"{settings.SITE_URL}/en/arrangementer/?kind=webinar"
+
+
+def test_event_feed_drops_a_filter_it_does_not_understand(client):
+    make_event(title="Et webinar", kind="webinar")
+
+    parsed = parse(client, "/en/arrangementer/feed/?kind=nonsense")
+
+    assert [entry.title for entry in parsed.entries] == ["Et webinar"]
+    assert parsed.feed.link == f"{settings.SITE_URL}/en/arrangementer/"
