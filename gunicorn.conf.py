@@ -18,8 +18,14 @@ workers = _env("workers", 2 * (os.cpu_count() or 1))
 # needs no locking between threads.
 worker_class = "sync"
 threads = 1
-# A page takes milliseconds; a request still running after this is stuck.
-timeout = _env("timeout", 30)
+# The arbiter kills a sync worker that has spent longer than `timeout` seconds on one
+# request, even one that is still streaming its answer. A page takes milliseconds, but a
+# CSV or XLSX export of the whole bank (initiatives/exports.py) takes up to a minute:
+# 100 000 initiatives ~12 s as CSV and ~50 s as XLSX on the 2-core test machine
+# (`manage.py export_benchmark`). 180 s is over three times the slowest; a request still
+# running after that is stuck. Exports per client address are limited
+# (initiatives.exports.EXPORTS_PER_IP), so one address cannot keep workers busy with them.
+timeout = _env("timeout", 180)
 graceful_timeout = _env("graceful_timeout", 30)
 keepalive = _env("keepalive", 5)
 # Restart each worker now and then (staggered) so no leak can grow without bound.

@@ -240,8 +240,30 @@ UNCONFIRMED_ACCOUNT_KEEP_DAYS = env_int("UNCONFIRMED_ACCOUNT_KEEP_DAYS", 30)
 # Finished task records (not mails) are kept this long for troubleshooting.
 TASK_RESULTS_KEEP_DAYS = 14
 
+# Requests per minute each client address may make to the JSON API (/api/v1/), then 429.
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600)
+
 # Where visitors write about the site: named in the accessibility statement and privacy page.
 CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kontakt@example.org")
+
+# Open data: who publishes the data set in the national data catalogue (data.norge.no) and
+# under which licence (ideabank/open_data.py, the DCAT-AP-NO description at /data/katalog).
+DATA_PUBLISHER_NAME = os.environ.get("DATA_PUBLISHER_NAME", SITE_NAME)
+# The publisher's organisation number in the Central Coordinating Register (Enhetsregisteret).
+# Empty: the description names the publisher without one; set it before registering.
+DATA_PUBLISHER_ORGANISATION_NUMBER = os.environ.get(
+    "DATA_PUBLISHER_ORGANISATION_NUMBER", ""
+).strip()
+if DATA_PUBLISHER_ORGANISATION_NUMBER and not (
+    len(DATA_PUBLISHER_ORGANISATION_NUMBER) == 9 and DATA_PUBLISHER_ORGANISATION_NUMBER.isdigit()
+):
+    raise ImproperlyConfigured(
+        "DATA_PUBLISHER_ORGANISATION_NUMBER must be nine digits (an organisation number "
+        f"from Enhetsregisteret), not {DATA_PUBLISHER_ORGANISATION_NUMBER!r}."
+    )
+DATA_CONTACT_EMAIL = os.environ.get("DATA_CONTACT_EMAIL", CONTACT_EMAIL)
+# A code of the EU licence vocabulary (CC_BY_4_0, CC0, NLOD_2_0, ...): the data's licence.
+DATA_LICENCE = os.environ.get("DATA_LICENCE", "CC_BY_4_0")
 
 # Cache: facet counts and the catalogue version live here. Every process must see the
 # same cache, so production with more than one process sets REDIS_URL.

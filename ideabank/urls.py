@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from ideabank import sitemaps, views
+from ideabank import api_docs, sitemaps, views
+from ideabank.api import api
 
 admin.site.site_header = admin.site.site_title = settings.SITE_NAME
 
@@ -33,6 +34,10 @@ account_patterns = [
 ]
 
 urlpatterns = [
+    # The read-only JSON API: one address for both languages (?lang=en; ideabank/api.py).
+    # Its documentation is a page of the site (ideabank/api_docs.py); the old address leads there.
+    path("api/v1/docs", api_docs.docs_redirect),
+    path("api/v1/", api.urls),
     # The language switch posts here; it is the same for every language.
     path("i18n/", include("django.conf.urls.i18n")),
     # For search engines, outside the language prefixes (ideabank/sitemaps.py).
@@ -49,6 +54,11 @@ urlpatterns = [
         {"sitemaps": sitemaps.SITEMAPS},
         name="sitemap_section",
     ),
+    # The DCAT-AP-NO description of the open data (ideabank/open_data.py): stable addresses
+    # for the national data catalogue, the same in every language.
+    path("data/katalog", views.dcat_catalogue, name="dcat_catalogue"),
+    path("data/katalog.ttl", views.dcat_turtle, name="dcat_turtle"),
+    path("data/katalog.jsonld", views.dcat_jsonld, name="dcat_jsonld"),
 ]
 
 # Bokmål without a prefix, English under /en/.
@@ -57,6 +67,8 @@ urlpatterns += i18n_patterns(
     path("om/", views.about, name="about"),
     path("tilgjengelighet/", views.accessibility, name="accessibility"),
     path("personvern/", views.privacy, name="privacy"),
+    path("apne-data/", views.open_data, name="open_data"),
+    path("api/dokumentasjon/", api_docs.api_reference, name="api_reference"),
     # Before the admin's own URLs: its log-in page sends people to ours and our limits.
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),

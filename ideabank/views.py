@@ -20,8 +20,9 @@ from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from ideabank import open_data as open_data_description
 from ideabank import personal_data, ratelimit
 from ideabank.email import send_to
 from ideabank.forms import (
@@ -46,6 +47,7 @@ from ideabank.models import (
     user_for_confirmation_token,
 )
 from initiatives.engine import engine, in_order
+from initiatives.filters import Sort
 from initiatives.models import (
     ActorType,
     Goal,
@@ -532,3 +534,69 @@ def _periods() -> dict:
         "failed_mail_days": settings.FAILED_MAIL_KEEP_DAYS,
         "history_days": settings.HISTORY_KEEP_DAYS,
     }
+
+
+# --- Open data (ideabank/open_data.py) -------------------------------------------------
+
+TURTLE = "text/turtle"
+JSON_LD = "application/ld+json"
+
+
+def open_data(request: HttpRequest) -> HttpResponse:
+    """The «Åpne data» page: what machines can read, where, under which licence."""
+    return render(
+        request,
+        "pages/open_data.html",
+        {
+            "site_url": settings.SITE_URL,
+            "api_base": open_data_description.API_BASE,
+            "api_docs": open_data_description.API_DOCS,
+            "api_schema": open_data_description.API_SCHEMA,
+            "api_requests_per_minute": getattr(settings, "API_REQUESTS_PER_MINUTE", 600),
+            "page_size_max": open_data_description.API_PAGE_SIZE_MAX,
+            # The values the list's own filters accept, so the page never lists stale ones.
+            "choices": {
+                "group": ActorType.Group.values,
+                "phase": Initiative.Phase.values,
+                "involvement": Initiative.Involvement.values,
+                "sort": [value for value, _label in Sort.CHOICES],
+            },
+            "licence": open_data_description.licence(),
+            "publisher_name": settings.DATA_PUBLISHER_NAME,
+            "contact_email": settings.DATA_CONTACT_EMAIL,
+        },
+    )
+
+
+def _catalogue_response(media_type: str) -> HttpResponse:
+    graph = open_data_description.catalogue()
+    if media_type == JSON_LD:
+        body, suffix = open_data_description.json_ld(graph), ".jsonld"
+    else:
+        body, suffix = open_data_description.turtle(graph), ".ttl"
+    response = HttpResponse(body, content_type=f"{media_type}; charset=utf-8")
+    response["Content-Location"] = f"{open_data_description.CATALOGUE_PATH}{suffix}"
+    # Harvesters and tools in a browser may read it from anywhere; it holds nothing private.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_safe
+def dcat_turtle(request: HttpRequest) -> HttpResponse:
+    return _catalogue_response(TURTLE)
+
+
+@require_safe
+def dcat_jsonld(request: HttpRequest) -> HttpResponse:
+    return _catalogue_response(JSON_LD)
+
+
+@require_safe
+def dcat_catalogue(request: HttpRequest) -> HttpResponse:
+    """The description at one address in the format the Accept header prefers (Turtle
+    unless JSON-LD is preferred); the two suffixed addresses give each format directly."""
+    preferred = request.get_preferred_type([TURTLE, JSON_LD])
+    response = _catalogue_response(JSON_LD if preferred == JSON_LD else TURTLE)
+    response["Vary"] = "Accept"
+    return response

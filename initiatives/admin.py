@@ -4,6 +4,7 @@ from contextlib import contextmanager
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Prefetch, QuerySet, Value, When
@@ -11,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -21,7 +23,8 @@ from ideabank.admin import (
     UserFieldsAdminMixin,
     reason_page,
 )
-from initiatives import history, search
+from ideabank.models import email_confirmed
+from initiatives import exports, history, imports, search
 from initiatives.models import (
     ActorType,
     Adoption,
@@ -428,6 +431,21 @@ class RejectForm(forms.Form):
     )
 
 
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV or XLSX file"),
+        help_text=_("The first row names the columns, as in an export."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+
+
+class ImportConfirmForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=2000)
+    publish = forms.BooleanField(
+        label=_("Publish them at once (I have checked them)"), required=False
+    )
+
+
 @admin.register(Initiative)
 class InitiativeAdmin(
     TextLanguageAdminMixin, ProtectedDeleteAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin
@@ -668,8 +686,17 @@ class InitiativeAdmin(
                 name=f"{info}_restore",
             ),
         ]
+        bulk_import = [
+            path("import/", wrap(self.import_view), name=f"{info}_import"),
+            path("import/check/", wrap(self.import_check_view), name=f"{info}_import_check"),
+            path(
+                "import/confirm/",
+                wrap(require_POST(self.import_confirm_view)),
+                name=f"{info}_import_confirm",
+            ),
+        ]
         # Before the defaults: their "<path:object_id>/" would swallow these addresses.
-        return review + super().get_urls()
+        return bulk_import + review + super().get_urls()
 
     def changelist_url(self) -> str:
         return reverse(f"{self.admin_site.name}:initiatives_initiative_changelist")
@@ -881,6 +908,150 @@ class InitiativeAdmin(
         return TemplateResponse(
             request, "admin/initiatives/initiative/restore_confirmation.html", context
         )
+
+    # --- Bulk import: upload, dry run, confirm (initiatives/imports.py) -----------------
+
+    def may_import(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_moderate_permission(request)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        extra_context = extra_context or {}
+        if self.may_import(request):
+            extra_context["import_url"] = reverse(
+                f"{self.admin_site.name}:initiatives_initiative_import"
+            )
+        return super().changelist_view(request, extra_context)
+
+    def _import_context(self, request: HttpRequest, title: str, **extra) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "import_url": reverse(f"{self.admin_site.name}:initiatives_initiative_import"),
+            **extra,
+        }
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV or XLSX file: it is checked, kept, and its dry run shown."""
+        if not self.may_import(request):
+            raise PermissionDenied
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read(imports.MAX_BYTES + 1)
+            try:
+                imports.read_table(upload.name, data)
+            except imports.ImportFileError as error:
+                form.add_error("file", str(error))
+            else:
+                token = imports.keep(upload.name, data, by=request.user)
+                check = reverse(f"{self.admin_site.name}:initiatives_initiative_import_check")
+                return HttpResponseRedirect(f"{check}?{urlencode({'token': token})}")
+        context = self._import_context(
+            request,
+            gettext("Import initiatives"),
+            form=form,
+            columns=[c for c in exports.COLUMNS if c.imported],
+            import_only=sorted(imports.IMPORT_ONLY),
+            max_rows=imports.MAX_ROWS,
+            max_megabytes=imports.MAX_BYTES // (1024 * 1024),
+            template_url=reverse("initiatives:export_xlsx"),
+        )
+        return TemplateResponse(
+            request,
+            "admin/initiatives/initiative/import_upload.html",
+            context,
+            status=400 if form.errors else 200,
+        )
+
+    def _kept_upload(self, request: HttpRequest, token: str) -> imports.Kept | None:
+        if not self.may_import(request):
+            raise PermissionDenied
+        upload = imports.kept(token)
+        if upload is None:
+            self.message_user(
+                request,
+                gettext("This import has expired or was already done. Upload the file again."),
+                messages.ERROR,
+            )
+        return upload
+
+    def _import_check_page(
+        self, request: HttpRequest, upload: imports.Kept, run, form, status: int = 200
+    ) -> HttpResponse:
+        own = request.user.pk == upload.uploader_id
+        context = self._import_context(
+            request,
+            gettext("Import initiatives: check"),
+            upload=upload,
+            run=run,
+            form=form,
+            own_upload=own,
+            may_publish=not own,
+            email_confirmed=email_confirmed(request.user) if own else True,
+            summary=imports.summary(run),
+            check_url=request.build_absolute_uri(),
+        )
+        return TemplateResponse(
+            request, "admin/initiatives/initiative/import_check.html", context, status=status
+        )
+
+    def import_check_view(self, request: HttpRequest) -> HttpResponse:
+        """The dry run: per row, what would be created or what is wrong. Nothing is written."""
+        token = request.GET.get("token", "")[:2000]
+        upload = self._kept_upload(request, token)
+        if upload is None:
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:initiatives_initiative_import")
+            )
+        run = imports.dry_run(upload.name, upload.read())
+        form = ImportConfirmForm(initial={"token": token})
+        return self._import_check_page(request, upload, run, form)
+
+    def import_confirm_view(self, request: HttpRequest) -> HttpResponse:
+        """Check again (the bank may have changed), then import all rows or none."""
+        form = ImportConfirmForm(request.POST)
+        token = form.data.get("token", "")[:2000] if form.is_valid() else ""
+        upload = self._kept_upload(request, token)
+        if upload is None:
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:initiatives_initiative_import")
+            )
+        own = request.user.pk == upload.uploader_id
+        publish = form.cleaned_data["publish"] and not own
+        run = imports.dry_run(upload.name, upload.read(), publish=publish)
+        submitter = get_user_model().objects.filter(pk=upload.uploader_id).first()
+        if submitter is None:
+            self.message_user(
+                request,
+                gettext("The account that uploaded this file no longer exists."),
+                messages.ERROR,
+            )
+            return self._import_check_page(request, upload, run, form, status=409)
+        try:
+            created = imports.import_rows(
+                run, submitter=submitter, publisher=request.user if publish else None
+            )
+        except imports.ImportRefused as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return self._import_check_page(request, upload, run, form, status=409)
+        upload.forget()
+        status = Initiative.Status.PUBLISHED if publish else Initiative.Status.SUBMITTED
+        done = (
+            ngettext(
+                "%d initiative imported and published.",
+                "%d initiatives imported and published.",
+                len(created),
+            )  # fmt: skip
+            if publish
+            else ngettext(
+                "%d initiative imported; it awaits review by another moderator.",
+                "%d initiatives imported; they await review by another moderator.",
+                len(created),
+            )  # fmt: skip
+        )
+        self.message_user(request, done % len(created), messages.SUCCESS)
+        return HttpResponseRedirect(f"{self.changelist_url()}?status__exact={status}")
 
     # --- Moderation actions: they call the model's moves, one initiative at a time ---
 

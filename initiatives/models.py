@@ -1021,22 +1021,30 @@ class Initiative(TimeStampedModel):
 
     # --- Moderation: the only way the status changes --------------------------
 
-    def submit(self, *, by=None) -> None:
+    def submit(self, *, by=None, note: str = "", notify: bool = True) -> None:
         """Send for review, if complete (review_gaps) and `by` has confirmed their e-mail
-        address; records who sent it. Moderators are told by e-mail."""
+        address; records who sent it. Moderators are told by e-mail, unless `notify` is
+        False (a bulk import: one mail per row would bury them)."""
 
         def check() -> None:
             self._check_submittable(by)
             self.submitted_by = by if by is not None and by.is_authenticated else None
 
-        if self._move(
-            "submit", by=by, stamp="submitted_at", extra_fields=["submitted_by"], check=check
-        ):
+        moved = self._move(
+            "submit",
+            by=by,
+            stamp="submitted_at",
+            note=note,
+            extra_fields=["submitted_by"],
+            check=check,
+        )
+        if moved and notify:
             send_to("email/initiative_submitted", {"initiative": self}, moderators())
 
-    def publish(self, *, by=None, note: str = "") -> None:
-        """Make public; the submitter is told by e-mail. Nobody publishes what they submitted
-        or changed (authors), nor one whose lead organisation is not yet approved."""
+    def publish(self, *, by=None, note: str = "", notify: bool = True) -> None:
+        """Make public; the submitter is told by e-mail (unless `notify` is False, as in a
+        bulk import). Nobody publishes what they submitted or changed (authors), nor one
+        whose lead organisation is not yet approved."""
         # Read from the database: the cached lead may predate a moderator's approval.
         lead = Organisation.objects.filter(pk=self.lead_organisation_id)
         if lead.filter(status=Organisation.Status.PROPOSED).exists():
@@ -1047,12 +1055,15 @@ class Initiative(TimeStampedModel):
                 )
                 % {"organisation": lead.values_list("name", flat=True).first()}
             )
-        if self._move(
-            "publish",
-            by=by,
-            stamp="published_at",
-            note=note,
-            check=lambda: self._check_reviewer(by),
+        if (
+            self._move(
+                "publish",
+                by=by,
+                stamp="published_at",
+                note=note,
+                check=lambda: self._check_reviewer(by),
+            )
+            and notify
         ):
             self._tell_submitter("email/initiative_published")
 

@@ -14,6 +14,9 @@ urlpatterns = [
     path("organisasjoner/<slug:slug>/feed/", feeds.OrganisationFeed(), name="organisation_feed"),
     path("aktortyper/<slug:slug>/feed/", feeds.ActorTypeFeed(), name="actor_type_feed"),
     path("formal/<slug:slug>/feed/", feeds.PurposeFeed(), name="purpose_feed"),
+    # The list's state as a file (initiatives/exports.py); a slug never holds a dot.
+    path("tiltak/eksport.csv", views.initiative_export_csv, name="export_csv"),
+    path("tiltak/eksport.xlsx", views.initiative_export_xlsx, name="export_xlsx"),
     path("tiltak/<slug:slug>/", views.initiative_detail, name="detail"),
     path("barekraftsmal/<int:number>/", views.goal_detail, name="goal"),
     # Before organisasjoner/<slug>/, which would otherwise take these two words as slugs.

@@ -10,11 +10,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,7 +33,7 @@ from ideabank.decorators import confirmed_email_required
 from ideabank.email import send_to
 from ideabank.models import email_confirmed, profile_for
 from ideabank.ratelimit import Limit, client_ip, render_limited
-from initiatives import engine
+from initiatives import engine, exports
 from initiatives.engine import Selection, in_order
 from initiatives.facets import (
     FACET_HELP,
@@ -256,6 +264,9 @@ def browse(
         "page_query": _without_page(data),
         # Its Atom feed (initiatives.feeds): the page's address plus feed/, same choices.
         "feed_url": f"{request.path}feed/" + (f"?{state}" if (state := feed_query(data)) else ""),
+        # The downloads (initiative_export_csv/_xlsx) take the list's parameters, the page's
+        # fixed ones included; an organisation's list has no parameter for its organisation.
+        "export_query": None if organisation else _without_page(filter_data),
     }
 
 
@@ -919,3 +930,31 @@ def send_contact_message(initiative: Initiative, data: dict) -> None:
         "message": data["message"],
     }
     send_to("email/contact_message", context, [initiative.contact_email], reply_to=data["email"])
+
+
+# --- Exports: the list as CSV and XLSX (initiatives/exports.py) ------------------------
+
+
+def initiative_export_csv(request: HttpRequest) -> HttpResponse:
+    """The web list's state in the URL (filters, search, sort) as a CSV file: the same
+    initiatives in the same order as the page, streamed as they are read."""
+    if refused := exports.refused(request):
+        return refused
+    query, listing, _problems = listing_from_url(request)
+    lines = exports.csv_lines(listing, query.sort, translation.get_language())
+    response = StreamingHttpResponse(lines, content_type=exports.CSV_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, exports.filename("csv"))
+    return response
+
+
+def initiative_export_xlsx(request: HttpRequest) -> HttpResponse:
+    """The same as initiative_export_csv, as an Excel workbook."""
+    if refused := exports.refused(request):
+        return refused
+    query, listing, _problems = listing_from_url(request)
+    return FileResponse(
+        exports.xlsx_file(listing, query.sort),
+        as_attachment=True,
+        filename=exports.filename("xlsx"),
+        content_type=exports.XLSX_TYPE,
+    )

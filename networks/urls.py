@@ -28,6 +28,12 @@ urlpatterns = [
     # Before arrangementer/<slug>/, which would otherwise take these words as slugs.
     path("arrangementer/tidligere/", views.event_past_list, name="event_past_list"),
     path("arrangementer/kalender.ics", views.calendar_feed, name="calendar"),
+    path("arrangementer/eksport.csv", views.event_export_csv, name="event_export_csv"),
+    path(
+        "arrangementer/tidligere/eksport.csv",
+        views.event_past_export_csv,
+        name="event_past_export_csv",
+    ),
     path("arrangementer/feed/", feeds.UpcomingEventFeed(), name="event_feed"),
     path(
         "arrangementer/avmeld/<str:token>/",

@@ -1,5 +1,6 @@
 """Public pages for networks, working groups and events; join requests, registration, calendars."""
 
+import csv
 import re
 
 from django.conf import settings
@@ -8,10 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -20,8 +21,12 @@ from django_filters import FilterSet
 
 from ideabank.decorators import confirmed_email_required
 from ideabank.ratelimit import Limit, client_ip, render_limited
+from ideabank.slugs import slugify_nb
+from ideabank.spreadsheets import BOM, CSV_DELIMITER, Echo, guarded
 from initiatives.engine import engine, in_order
+from initiatives.exports import limited
 from initiatives.models import (
+    ActorType,
     AskedTooSoon,
     FocusArea,
     Goal,
@@ -668,3 +673,86 @@ def working_group_calendar_feed(request: HttpRequest, slug: str) -> HttpResponse
         name=_("%(site)s: %(name)s") % {"site": settings.SITE_NAME, "name": str(group)},
     )
     return calendar_response(content, f"{group.slug}.ics", as_attachment=False)
+
+
+# --- The event list as CSV ---------------------------------------------------------------
+
+EVENT_CSV_CHUNK = 500
+
+
+def event_csv_lines(events: QuerySet, language: str):
+    """One row per event, the list's order; codes beside labels in `language`, every text
+    cell guarded against spreadsheet formulas (ideabank.spreadsheets)."""
+    writer = csv.writer(Echo(), delimiter=CSV_DELIMITER)
+    header = [
+        "slug", "url", "title", "kind", "kind_label", "starts_at", "ends_at", "organiser",
+        "organiser_url", "venue", "online_url", "audience", "audience_label", "registration",
+        "registration_label", "capacity", "places_left", "cancelled", "recording_url",
+        "description",
+    ]  # fmt: skip
+    with translation.override(language):
+        yield BOM + writer.writerow(header)
+        for event in events.iterator(chunk_size=EVENT_CSV_CHUNK):
+            organiser = event.organiser
+            audience = list(event.audience.all())
+            places_left = event.places_left
+            values = [
+                event.slug,
+                f"{settings.SITE_URL}{event.get_absolute_url()}",
+                event.title,
+                event.kind,
+                event.get_kind_display(),
+                timezone.localtime(event.starts_at).isoformat(timespec="minutes"),
+                timezone.localtime(event.ends_at).isoformat(timespec="minutes"),
+                str(organiser or ""),
+                # The name as the page shows it; a link only where there is a public page.
+                f"{settings.SITE_URL}{organiser.get_absolute_url()}"
+                if organiser and getattr(organiser, "is_approved", True)
+                else "",
+                event.venue,
+                event.online_url,
+                ";".join(actor_type.slug for actor_type in audience),
+                "; ".join(actor_type.name for actor_type in audience),
+                event.registration_state,
+                event.get_registration_display(),
+                "" if event.capacity is None else event.capacity,
+                "" if places_left is None else places_left,
+                "yes" if event.is_cancelled else "",
+                event.recording_url,
+                event.description,
+            ]
+            yield writer.writerow([guarded(v) if isinstance(v, str) else v for v in values])
+
+
+# Per client address and hour, as the initiative exports (initiatives.exports.EXPORTS_PER_IP).
+EVENT_EXPORTS_PER_IP = Limit("event-export-ip", limit=60, window=60 * 60)
+
+
+def event_export(request: HttpRequest, events: QuerySet, list_name: str) -> HttpResponse:
+    """The event list's filters (EventFilter, as the page reads them) as a CSV file;
+    `list_name` names the list's page, where a refused download links back to."""
+    if EVENT_EXPORTS_PER_IP.too_many(client_ip(request)):
+        back = reverse(list_name)
+        if request.GET:
+            back = f"{back}?{request.GET.urlencode()}"
+        return limited(request, EVENT_EXPORTS_PER_IP, back)
+    filterset, _data = filtered_from_url(request, EventFilter, events)
+    rows = (
+        filterset.qs.with_places()
+        .select_related(*CALENDAR_RELATED)
+        .prefetch_related(Prefetch("audience", queryset=ActorType.objects.order_by("pk")))
+    )
+    response = StreamingHttpResponse(
+        event_csv_lines(rows, translation.get_language()), content_type="text/csv; charset=utf-8"
+    )
+    name = f"{slugify_nb(settings.SITE_NAME)}-{slugify_nb(_('events'))}-{timezone.localdate():%Y-%m-%d}"
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.csv")
+    return response
+
+
+def event_export_csv(request: HttpRequest) -> HttpResponse:
+    return event_export(request, Event.objects.upcoming(), "networks:event_list")
+
+
+def event_past_export_csv(request: HttpRequest) -> HttpResponse:
+    return event_export(request, Event.objects.past(), "networks:event_past_list")

@@ -493,6 +493,38 @@ PUBLIC_READ_ONLY = {
     "networks:event_calendar",
     "networks:network_calendar",
     "networks:working_group_calendar",
+    # Open data: the JSON API (tests/api: published only, GET and HEAD), the DCAT
+    # description and the page about them (tests/ideabank/test_open_data.py).
+    "api:index",
+    "api:api-root",
+    "api:openapi-json",
+    "api:openapi-view",
+    "api:goals",
+    "api:purposes",
+    "api:actor_types",
+    "api:focus_areas",
+    "api:counties",
+    "api:municipalities",
+    "api:initiative_list",
+    "api:initiative_detail",
+    "api:organisation_list",
+    "api:organisation_detail",
+    "api:network_list",
+    "api:network_detail",
+    "api:working_group_list",
+    "api:working_group_detail",
+    "api:event_list",
+    "api:event_detail",
+    "api_reference",
+    # Downloads of a list state (tests/initiatives/test_exports.py): published only.
+    "initiatives:export_csv",
+    "initiatives:export_xlsx",
+    "networks:event_export_csv",
+    "networks:event_past_export_csv",
+    "open_data",
+    "dcat_catalogue",
+    "dcat_turtle",
+    "dcat_jsonld",
 }
 # Covered by their own tests (tests/ideabank): the accounts' own forms act on the
 # signed-in person only, or on whoever holds a token from an e-mail.

@@ -38,6 +38,7 @@ PAGES = {
     "about": "About Idébanken",
     "accessibility": "Accessibility statement",
     "privacy": "Privacy",
+    "open_data": "Open data",
 }
 HIDDEN_STATUSES = [
     Initiative.Status.DRAFT,
@@ -167,6 +168,7 @@ def test_page_renders_frame_in_language(client, name, language):
         url("about", language),
         url("accessibility", language),
         url("privacy", language),
+        url("open_data", language),
     ]
 
 
@@ -177,6 +179,7 @@ def test_page_renders_frame_in_language(client, name, language):
         ("about", ["about", "about"]),  # the main menu and the footer
         ("accessibility", ["accessibility"]),
         ("privacy", ["privacy"]),
+        ("open_data", ["open_data"]),
     ],
 )
 def test_page_marks_itself_current(client, name, current):

@@ -9,7 +9,8 @@ ideabank.benchmark_urls, which adds a bare floor page and a naive baseline list
 1. builds the URLs from the database with a seeded random: facet combinations
    taken from real published initiatives (so each has results), common and
    rare words from their texts, misspellings of them, search with a facet,
-   random pages, organisation, goal and detail pages, the home page, and
+   random pages, organisation, goal and detail pages, the home page, the JSON
+   API's list (/api/v1/initiatives/: the same list URLs, a random page_size), and
    `/om/` as the floor; every URL is made once where the data allows;
 2. requests `--requests` URLs of each page type one after another;
 3. requests a mixed workload at `--concurrency` connections;
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import django
 from django.conf import settings
@@ -88,9 +89,13 @@ ORGANISATION = "organisation"
 GOAL = "goal"
 HOME = "home"
 DETAIL = "detail"
+API_LIST = "api list"
 BASELINE_LIST = "baseline list"
 BASELINE_SEARCH = "baseline search"
-OURS = [LIST, FACET, SEARCH, SEARCH_FACET, MISSPELLING, ORGANISATION, GOAL, HOME, DETAIL]
+OURS = [LIST, FACET, SEARCH, SEARCH_FACET, MISSPELLING, ORGANISATION, GOAL, HOME, DETAIL, API_LIST]  # fmt: skip
+# The list URLs the API's list is drawn from (as JSON, with its own page size).
+API_SOURCES = [LIST, FACET, SEARCH, SEARCH_FACET]
+API_MAX_PAGE_SIZE = 100
 SEQUENTIAL = [FLOOR, BARE, *OURS, BASELINE_LIST, BASELINE_SEARCH]
 TARGETS = {kind: PAGE_TARGET_MS for kind in OURS} | {DETAIL: DETAIL_TARGET_MS}
 # The same URL every time: left out of the count of unique URLs.
@@ -275,6 +280,7 @@ class UrlBuilder:
             self.floor_url = reverse("about")
         self.bare_url = reverse("benchmark-floor", urlconf=BENCHMARK_URLCONF)
         self.baseline_url = reverse("benchmark-baseline", urlconf=BENCHMARK_URLCONF)
+        self.api_list_url = reverse("api:initiative_list")
 
     # --- what the URLs are made of --------------------------------------------------------
 
@@ -417,6 +423,8 @@ class UrlBuilder:
             self.details_given += 1
             with translation.override(settings.LANGUAGE_CODE):
                 return reverse("initiatives:detail", args=[slug])
+        if kind == API_LIST:
+            return self.api_list(self.draw(rng.choice(API_SOURCES)))
         if kind == BASELINE_LIST:
             pages = self.pages(self.total)
             return self.url(self.baseline_url, [("page", str(rng.randint(1, pages)))])
@@ -452,6 +460,16 @@ class UrlBuilder:
         with translation.override(settings.LANGUAGE_CODE):
             path = reverse("initiatives:goal", args=[int(self.rng.choice(goals))])
         return self.url(path, combine([self.rng.choice(extras)]) if extras else [])
+
+    def api_list(self, ours: str) -> str:
+        """One of our list URLs as the API's: a random page size, and the page that starts
+        at the same result (so it exists)."""
+        size = self.rng.randint(1, API_MAX_PAGE_SIZE)
+        params = [
+            (name, str((int(value) - 1) * self.per_page // size + 1) if name == "page" else value)
+            for name, value in parse_qsl(urlsplit(ours).query)
+        ]
+        return self.url(self.api_list_url, [*params, ("page_size", str(size))])
 
     def baseline_search(self, ours: str) -> str:
         """The baseline's search for the same words as one of our search URLs (page 1)."""
@@ -728,6 +746,9 @@ class Server:
             "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # Every request comes from this one address: the API's limit per address would
+            # count the whole crowd as one client.
+            "API_REQUESTS_PER_MINUTE": "1000000",
         }
 
     def collect_static(self) -> None:
