@@ -50,4 +50,7 @@ urlpatterns = [
         name="adoption_withdraw",
     ),
     path("tiltak/<slug:slug>/kontakt/", views.contact, name="contact"),
+    # The catalogue in charts, and the same figures as CSV (initiatives/statistics.py).
+    path("statistikk/", views.statistics, name="statistics"),
+    path("statistikk/statistikk.csv", views.statistics_csv, name="statistics_csv"),
 ]

@@ -1,3 +1,4 @@
+import csv
 import hashlib
 import json
 from copy import copy
@@ -33,6 +34,7 @@ from ideabank.decorators import confirmed_email_required
 from ideabank.email import send_to
 from ideabank.models import email_confirmed, profile_for
 from ideabank.ratelimit import Limit, client_ip, render_limited
+from ideabank.spreadsheets import BOM, CSV_DELIMITER, guarded_row
 from initiatives import engine, exports
 from initiatives.engine import Selection, in_order
 from initiatives.facets import (
@@ -73,6 +75,7 @@ from initiatives.models import (
     request_membership,
 )
 from initiatives.search import CAP, Mode
+from initiatives.statistics import figures as statistics_figures
 
 PER_PAGE = 20
 PARTNER_ROLES_SHOWN = 20
@@ -958,3 +961,35 @@ def initiative_export_xlsx(request: HttpRequest) -> HttpResponse:
         filename=exports.filename("xlsx"),
         content_type=exports.XLSX_TYPE,
     )
+
+
+# --- Statistics (initiatives/statistics.py) -----------------------------------------------
+
+
+def statistics(request: HttpRequest) -> HttpResponse:
+    """The published catalogue in charts, each with its summary, data table and links to
+    the list filtered the same way."""
+    figures = statistics_figures()
+    return render(
+        request,
+        "initiatives/statistics.html",
+        {
+            "figures": figures,
+            "charts_before_map": figures.charts[:4],
+            "charts_after_map": figures.charts[4:],
+        },
+    )
+
+
+def statistics_csv(request: HttpRequest) -> HttpResponse:
+    """The statistics page's figures, one row per (chart, key, label, count), in the page's
+    language."""
+    figures = statistics_figures()
+    response = HttpResponse(content_type=exports.CSV_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, "statistikk.csv")
+    response.write(BOM)
+    writer = csv.writer(response, delimiter=CSV_DELIMITER)
+    writer.writerow([_("chart"), _("key"), _("label"), _("count")])
+    for row in figures.rows():
+        writer.writerow(guarded_row(list(row)))
+    return response

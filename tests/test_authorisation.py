@@ -521,6 +521,9 @@ PUBLIC_READ_ONLY = {
     "initiatives:export_xlsx",
     "networks:event_export_csv",
     "networks:event_past_export_csv",
+    # The statistics page and its CSV (tests/initiatives/test_statistics.py).
+    "initiatives:statistics",
+    "initiatives:statistics_csv",
     "open_data",
     "dcat_catalogue",
     "dcat_turtle",

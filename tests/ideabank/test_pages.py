@@ -169,6 +169,7 @@ def test_page_renders_frame_in_language(client, name, language):
         url("accessibility", language),
         url("privacy", language),
         url("open_data", language),
+        url("initiatives:statistics", language),
     ]
 
 
