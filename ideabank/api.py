@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
-from django.core.paginator import InvalidPage
+from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import translation
@@ -198,8 +198,10 @@ api = PublicAPI(
         "approved organisations, networks, working groups, events and the reference lists. "
         "`lang=nb|en` (default nb) chooses the language of labels and links. "
         "`/initiatives/` takes exactly the filters and search of the web list (/tiltak/) "
-        "and answers from the same engine; a filter value it does not understand is a 400 "
-        "that lists the problems (the web list ignores it with a message). "
+        "and answers from the same engine; `/networks/`, `/working-groups/` and `/events/` "
+        "take the filters of their web lists, through the same filter sets. A filter value "
+        "that is not understood is a 400 that lists the problems (the web lists ignore it "
+        "with a message). "
         "Lists are paged: `page` (from 1) and `page_size` (default 20, at most 100). "
         "Every answer has an ETag and Last-Modified (conditional GET answers 304) and "
         "`Access-Control-Allow-Origin: *`; each client address may make "
@@ -275,6 +277,16 @@ def paged(request: HttpRequest, paginator, page: int) -> dict:
         ),
         "results": current.object_list,
     }
+
+
+def paged_rows(request: HttpRequest, rows, page: int, page_size: int, item) -> dict:
+    """A list answer of database rows: one page of `rows`, each turned into its answer by
+    `item`, Last-Modified from the newest `updated` among them."""
+    answer = paged(request, Paginator(rows, page_size), page)
+    shown = list(answer["results"])
+    last_modified(request, *(row.updated for row in shown))
+    answer["results"] = [item(row) for row in shown]
+    return answer
 
 
 # --- The index and the reference lists ------------------------------------------------

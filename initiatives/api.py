@@ -29,6 +29,7 @@ from ideabank.api import (
     last_modified,
     link,
     paged,
+    paged_rows,
     target_out,
 )
 from initiatives import engine
@@ -516,11 +517,7 @@ def organisation_list(
 ) -> dict:
     """By name."""
     rows = approved_organisations().order_by("name", "pk")
-    answer = paged(request, Paginator(rows, page_size), page)
-    shown = list(answer["results"])
-    last_modified(request, *(row.updated for row in shown))
-    answer["results"] = [organisation_item(row) for row in shown]
-    return answer
+    return paged_rows(request, rows, page, page_size, organisation_item)
 
 
 @router.get(

@@ -1,28 +1,32 @@
 """The API's networks, working groups and events (ideabank/api.py has what every endpoint
 shares). Each endpoint selects its rows as the web page does (networks/views.py): the
 members the public sees through `public_memberships`, events through `upcoming()` and
-`past()`, and an event's programme with published initiatives only."""
+`past()`, and an event's programme with published initiatives only. The lists take
+exactly the web lists' filters, answered by the same FilterSets (networks/filters.py)
+through `filter_from_query`; a value the web list would drop with a message is a 400
+listing the problems here."""
 
 from datetime import datetime
 from typing import Literal
 
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router
+from ninja import Query, Router, Schema
+from pydantic import Field
 
 from ideabank.api import (
     ERRORS,
     MAX_PAGE_SIZE,
+    BadRequest,
     Lang,
     Out,
     Page,
     absolute,
     goal_out,
     last_modified,
-    paged,
+    paged_rows,
 )
 from initiatives.api import (
     ActorTypeRef,
@@ -34,10 +38,11 @@ from initiatives.api import (
     Term,
     organisation_ref,
 )
-from initiatives.models import Goal, Initiative, Organisation
+from initiatives.models import Goal, Initiative, Organisation, Scope
+from networks.filters import EventFilter, NetworkFilter, WorkingGroupFilter
 from networks.ical import CALENDAR_RELATED
 from networks.models import Event, Network, WorkingGroup
-from networks.views import current_year_first, public_memberships
+from networks.views import current_year_first, filter_from_query, public_memberships
 
 router = Router(tags=["networks, working groups and events"])
 
@@ -53,6 +58,19 @@ def network_ref(network: Network | None) -> dict | None:
     if network is None:
         return None
     return {"slug": network.slug, "name": network.name, "url": absolute(network.get_absolute_url())}
+
+
+def filtered(request: HttpRequest, filterset_class, queryset):
+    """`queryset` filtered from the URL by the web list's FilterSet; 400 with the problems
+    for any value the web list would drop (with a message) instead. Without a filter
+    value the FilterSet would change nothing: it is not made, as the event lists' reads
+    its organiser and month options (four queries) when made."""
+    if not any(request.GET.get(name, "").strip() for name in filterset_class.base_filters):
+        return queryset
+    filterset, _data, problems = filter_from_query(request.GET, filterset_class, queryset)
+    if problems:
+        raise BadRequest(problems)
+    return filterset.qs
 
 
 def initiative_ref(initiative: Initiative) -> dict:
@@ -134,20 +152,40 @@ def member(membership) -> dict:
     }
 
 
+# The empty value too, as the web list's form sends it for "all": no filter.
+ScopeValue = Literal[(*Scope.values, "")]  # type: ignore[valid-type]
+
+
+class NetworkFilters(Schema):
+    """Exactly the web list's filters (/nettverk/, NetworkFilter): one value each."""
+
+    scope: ScopeValue | None = Field(None, description="Empty: all scopes.")
+    focus_area: str | None = Field(None, description="Focus area slug (/reference/focus-areas/).")
+    goal: str | None = Field(None, description="SDG goal number, 1–17.")
+    county: str | None = Field(None, description="County number (/reference/counties/).")
+
+
 def networks():
     return Network.objects.with_counts().select_related("parent", "coordinator", "county")
 
 
 @router.get("/networks/", response={200: NetworkPage, **ERRORS}, summary="Networks")
 def network_list(
-    request: HttpRequest, page: int = PAGE, page_size: int = PAGE_SIZE, lang: Lang = "nb"
+    request: HttpRequest,
+    filters: Query[NetworkFilters],
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    lang: Lang = "nb",
 ) -> dict:
-    """Each network followed by its sub-groups, as the web list orders them."""
-    answer = paged(request, Paginator(networks().in_families(), page_size), page)
-    shown = list(answer["results"])
-    last_modified(request, *(row.updated for row in shown))
-    answer["results"] = [network_item(row) for row in shown]
-    return answer
+    """Each network followed by its sub-groups, as the web list orders them, filtered as
+    the web list is (each network by what it says of itself)."""
+    rows = (
+        filtered(request, NetworkFilter, Network.objects.all())
+        .with_counts()
+        .select_related("parent", "coordinator", "county")
+        .in_families()
+    )
+    return paged_rows(request, rows, page, page_size, network_item)
 
 
 @router.get("/networks/{slug}/", response={200: NetworkDetail, **ERRORS}, summary="One network")
@@ -247,8 +285,16 @@ def working_group_item(group: WorkingGroup) -> dict:
     }
 
 
-def working_groups():
-    return WorkingGroup.objects.with_progress().select_related(
+class WorkingGroupFilters(Schema):
+    """Exactly the web list's filters (/arbeidsgrupper/, WorkingGroupFilter)."""
+
+    year: str | None = Field(None, description="The group's year, 2000–2100.")
+    focus_area: str | None = Field(None, description="Focus area slug (/reference/focus-areas/).")
+
+
+def working_groups(queryset=None):
+    queryset = WorkingGroup.objects.all() if queryset is None else queryset
+    return queryset.with_progress().select_related(
         "focus_area", "host_network", "host_organisation"
     )
 
@@ -257,16 +303,18 @@ def working_groups():
     "/working-groups/", response={200: WorkingGroupPage, **ERRORS}, summary="Working groups"
 )
 def working_group_list(
-    request: HttpRequest, page: int = PAGE, page_size: int = PAGE_SIZE, lang: Lang = "nb"
+    request: HttpRequest,
+    filters: Query[WorkingGroupFilters],
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    lang: Lang = "nb",
 ) -> dict:
     """This year's groups first, then those of years to come, then earlier years (as the
-    web list); meetings and open events held so far in the group's year."""
-    rows = current_year_first(working_groups(), timezone.localdate().year)
-    answer = paged(request, Paginator(rows, page_size), page)
-    shown = list(answer["results"])
-    last_modified(request, *(row.updated for row in shown))
-    answer["results"] = [working_group_item(row) for row in shown]
-    return answer
+    web list, and filtered as it is); meetings and open events held so far in the
+    group's year."""
+    groups = filtered(request, WorkingGroupFilter, WorkingGroup.objects.all())
+    rows = current_year_first(working_groups(groups), timezone.localdate().year)
+    return paged_rows(request, rows, page, page_size, working_group_item)
 
 
 @router.get(
@@ -394,6 +442,28 @@ def event_item(event: Event) -> dict:
     }
 
 
+KindValue = Literal[(*Event.Kind.values, "")]  # type: ignore[valid-type]
+
+
+class EventFilters(Schema):
+    """Exactly the web lists' filters (/arrangementer/ and /arrangementer/tidligere/,
+    EventFilter), with `when` choosing which of the two."""
+
+    when: Literal["upcoming", "past"] = Field(
+        "upcoming", description="Upcoming (under way too), soonest first; or past, latest first."
+    )
+    kind: KindValue | None = Field(None, description="Empty: all kinds.")
+    organiser: str | None = Field(
+        None,
+        description="network:<slug>, group:<slug> or organisation:<slug>: one who organises "
+        "some event of the list.",
+    )
+    audience: str | None = Field(None, description="Actor type slug (/reference/actor-types/).")
+    month: str | None = Field(
+        None, description="YYYY-MM: events under way some time in that month (Norwegian time)."
+    )
+
+
 def events_with_organisers(queryset):
     return queryset.select_related(*CALENDAR_RELATED).prefetch_related("audience")
 
@@ -401,19 +471,16 @@ def events_with_organisers(queryset):
 @router.get("/events/", response={200: EventPage, **ERRORS}, summary="Events")
 def event_list(
     request: HttpRequest,
-    when: Literal["upcoming", "past"] = "upcoming",
+    filters: Query[EventFilters],
     page: int = PAGE,
     page_size: int = PAGE_SIZE,
     lang: Lang = "nb",
 ) -> dict:
     """Upcoming events (those under way too), soonest first; or past ones, latest first:
-    the web's /arrangementer/ and /arrangementer/tidligere/."""
-    events = Event.objects.upcoming() if when == "upcoming" else Event.objects.past()
-    answer = paged(request, Paginator(events_with_organisers(events), page_size), page)
-    shown = list(answer["results"])
-    last_modified(request, *(row.updated for row in shown))
-    answer["results"] = [event_item(row) for row in shown]
-    return answer
+    the web's /arrangementer/ and /arrangementer/tidligere/, filtered as they are."""
+    events = Event.objects.upcoming() if filters.when == "upcoming" else Event.objects.past()
+    rows = events_with_organisers(filtered(request, EventFilter, events))
+    return paged_rows(request, rows, page, page_size, event_item)
 
 
 @router.get("/events/{slug}/", response={200: EventDetail, **ERRORS}, summary="One event")

@@ -68,7 +68,18 @@ def filtered_from_url(
     Values no filter could use, and values a filter does not understand, are dropped
     with a message each: a bookmarked or hand-made URL never gives a 500.
     """
-    data, problems = usable_filter_values(request.GET, filterset_class)
+    filterset, data, problems = filter_from_query(request.GET, filterset_class, queryset)
+    for problem in problems:
+        messages.warning(request, problem)
+    return filterset, data
+
+
+def filter_from_query(
+    query: QueryDict, filterset_class: type[FilterSet], queryset: QuerySet
+) -> tuple[FilterSet, QueryDict, list[str]]:
+    """The FilterSet of the values in `query` it can use, those values, and a problem for
+    each value left out: the web list shows them as messages, the API answers 400."""
+    data, problems = usable_filter_values(query, filterset_class)
     filterset = filterset_class(data, queryset=queryset)
     if not filterset.is_valid():
         for name, errors in filterset.errors.items():
@@ -78,9 +89,7 @@ def filtered_from_url(
             )
             data.pop(name, None)
         filterset = filterset_class(data, queryset=queryset)
-    for problem in problems:
-        messages.warning(request, problem)
-    return filterset, data
+    return filterset, data, problems
 
 
 def page_or_404(request: HttpRequest, items: QuerySet, per_page: int) -> tuple[Paginator, Page]:

@@ -112,3 +112,12 @@ def test_event_feed_drops_a_filter_it_does_not_understand(client):
 
     assert [entry.title for entry in parsed.entries] == ["Et webinar"]
     assert parsed.feed.link == f"{settings.SITE_URL}/en/arrangementer/"
+
+
+def test_a_filtered_event_list_links_the_feed_of_the_same_filters(client):
+    response = client.get("/en/arrangementer/?kind=webinar")
+
+    head, body = response.text.split("</head>", 1)
+    assert 'href="/en/arrangementer/feed/?kind=webinar"' in head
+    # And a visible link, for people who use a feed reader.
+    assert 'href="/en/arrangementer/feed/?kind=webinar">Upcoming events (Atom)</a>' in body
