@@ -117,7 +117,5 @@ def test_event_feed_drops_a_filter_it_does_not_understand(client):
 def test_a_filtered_event_list_links_the_feed_of_the_same_filters(client):
     response = client.get("/en/arrangementer/?kind=webinar")
 
-    head, body = response.text.split("</head>", 1)
+    head = response.text.split("</head>", 1)[0]
     assert 'href="/en/arrangementer/feed/?kind=webinar"' in head
-    # And a visible link, for people who use a feed reader.
-    assert 'href="/en/arrangementer/feed/?kind=webinar">Upcoming events (Atom)</a>' in body
