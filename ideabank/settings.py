@@ -231,7 +231,18 @@ PERIODIC_TASKS = {
     # Personal data past its time (ideabank/personal_data.py): the two periods below.
     "ideabank.tasks.anonymise_old_registrations": 24 * 3600,
     "ideabank.tasks.delete_unconfirmed_accounts": 24 * 3600,
+    # Reminders to the owners of initiatives not updated for FRESHNESS_REMINDER_MONTHS.
+    "initiatives.tasks.send_freshness_reminders": 24 * 3600,
 }
+# Freshness (initiatives.freshness): owners are reminded when their initiative has had no
+# edit, progress report or "still current" for each of these many calendar months (once
+# per threshold per update); after FRESHNESS_STALE_MONTHS it is marked "not updated since"
+# on its page and in lists. The "still current" link in a reminder works this many days.
+FRESHNESS_REMINDER_MONTHS = tuple(
+    int(months) for months in env_list("FRESHNESS_REMINDER_MONTHS", "12,18")
+)
+FRESHNESS_STALE_MONTHS = env_int("FRESHNESS_STALE_MONTHS", 18)
+FRESHNESS_LINK_DAYS = env_int("FRESHNESS_LINK_DAYS", 60)
 # Event registrations keep the registrant's name and address this many months after the
 # event ends, then are anonymised (the rows stay, for counting).
 REGISTRATION_KEEP_MONTHS = env_int("REGISTRATION_KEEP_MONTHS", 12)

@@ -33,6 +33,7 @@ from initiatives.models import (
     FocusArea,
     Goal,
     IllegalTransition,
+    IndicatorResult,
     Initiative,
     InitiativeLink,
     InitiativeStatusChange,
@@ -40,6 +41,7 @@ from initiatives.models import (
     Organisation,
     OrganisationMember,
     Participation,
+    ProgressReport,
     Purpose,
     SearchSynonym,
     Target,
@@ -366,6 +368,23 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+class ProgressReportInline(admin.TabularInline):
+    """The owners' reports, read here; each is corrected on its own page (ProgressReportAdmin)."""
+
+    model = ProgressReport
+    fields = ["reported_on", "status", "phase", "written_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class InitiativeAdminForm(forms.ModelForm):
     """The admin's change form, carrying the version it was loaded from: saving over a newer
     one is refused (nothing saved, the input kept, both versions shown) until the moderator
@@ -508,7 +527,13 @@ class InitiativeAdmin(
         "updated",
     ]
     date_hierarchy = "created"
-    inlines = [ParticipationInline, InitiativeLinkInline, AttachmentInline, StatusChangeInline]
+    inlines = [
+        ParticipationInline,
+        InitiativeLinkInline,
+        AttachmentInline,
+        ProgressReportInline,
+        StatusChangeInline,
+    ]
     actions = ["publish_selected", "reject_selected", "archive_selected"]
     form = InitiativeAdminForm
     delete_instead = _(
@@ -1187,9 +1212,23 @@ class AttachmentAdmin(InitiativeRowAdmin):
 
 @admin.register(Adoption)
 class AdoptionAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
-    list_display = ["organisation", "initiative", "created", "reported_by"]
+    list_display = [
+        "organisation",
+        "initiative",
+        "created",
+        "reported_by",
+        "outcome",
+        "feedback_at",
+    ]
     list_select_related = ["organisation", "initiative", "reported_by"]
-    search_fields = ["organisation__name", "initiative__title", "note", "reported_by__email"]
+    list_filter = ["outcome"]
+    search_fields = [
+        "organisation__name",
+        "initiative__title",
+        "note",
+        "effect",
+        "reported_by__email",
+    ]
     autocomplete_fields = ["organisation", "initiative", "reported_by"]
     user_fields = ("reported_by",)
     date_hierarchy = "created"
@@ -1198,6 +1237,25 @@ class AdoptionAdmin(UserFieldsAdminMixin, admin.ModelAdmin):
         if not change and obj.reported_by_id is None:
             obj.reported_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class IndicatorResultInline(admin.TabularInline):
+    model = IndicatorResult
+    extra = 0
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(TextLanguageAdminMixin, UserFieldsAdminMixin, admin.ModelAdmin):
+    """The owners' progress reports: moderators read and correct them here."""
+
+    list_display = ["initiative", "reported_on", "status", "phase", "written_by"]
+    list_select_related = ["initiative", "written_by"]
+    list_filter = ["status"]
+    search_fields = ["initiative__title"]
+    autocomplete_fields = ["initiative", "written_by"]
+    user_fields = ("written_by",)
+    date_hierarchy = "reported_on"
+    inlines = [IndicatorResultInline]
 
 
 @admin.register(SearchSynonym)

@@ -42,6 +42,7 @@ from initiatives.models import (
     Initiative,
     Organisation,
     Scope,
+    freshness_cutoff,
 )
 from initiatives.views import listing_from_url
 
@@ -369,6 +370,10 @@ class InitiativeFilters(Schema):
     phase: PhaseValue | None = None
     involvement: InvolvementValue | None = None
     adopted: Literal["yes", "no"] | None = Field(None, description="Taken up by others or not.")
+    updated: Literal["year"] | None = Field(
+        None, description="year: updated by its owners in the last 12 months."
+    )
+    campaign: list[str] = Field([], description="Slug of a campaign the initiative answers.")
     q: str | None = Field(None, max_length=200, description="Free-text search.")
     sort: SortValue | None = Field(
         None, description="Default: relevance when searching, else newest."
@@ -403,6 +408,8 @@ def initiative_list(
     last_modified(
         request,
         catalogue_changed_at(listing.engine.version),
+        # "Updated in the last year" changes at midnight without a change to the catalogue.
+        freshness_cutoff(0) if "updated" in query.data else None,
         *(row.updated for row in shown),
         *(row.lead_organisation.updated for row in shown),
     )

@@ -8,8 +8,9 @@ class InitiativesConfig(AppConfig):
     verbose_name = _("Initiatives")
 
     def ready(self) -> None:
-        from initiatives import engine, facets, history
+        from initiatives import engine, facets, history, statistics
 
         engine.connect_signals()
+        engine.catalogue_changed.connect(statistics.queue_warming, dispatch_uid="statistics-warm")
         facets.connect_signals()
         history.register()

@@ -12,8 +12,8 @@ was measured and rejected.
 
 Keeping every process current without a shared cache: every write that changes
 what the engine holds (an initiative saved or deleted, its goals, targets,
-purposes, actor types, focus areas, tags, partners or adoptions changed) adds a
-row to the `CatalogueChange` log in the same transaction (signals, connected in
+purposes, actor types, focus areas, tags, campaigns, partners or adoptions changed)
+adds a row to the `CatalogueChange` log in the same transaction (signals, connected in
 `InitiativesConfig.ready`). Each process's engine reads the log rows after the
 last one it applied, at most every `ENGINE_POLL_SECONDS` (and at once after a
 change made by its own process), and reloads just those initiatives: a few
@@ -31,7 +31,7 @@ from collections import Counter, defaultdict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import wraps
+from functools import lru_cache, wraps
 from itertools import groupby
 from operator import itemgetter
 
@@ -39,25 +39,31 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import Signal
+from django.utils import timezone
 from pyroaring import BitMap
 
 from initiatives import search
 from initiatives.models import (
+    RECENT_MONTHS,
     ActorType,
     Adoption,
     CatalogueChange,
     Initiative,
     Municipality,
     Participation,
+    freshness_cutoff,
 )
 
 logger = logging.getLogger(__name__)
 
 # Facets whose values an initiative has several of; a filter on them wants all chosen values.
-MULTI = ("goal", "target", "purpose", "actor_type", "focus_area", "tag")
-# Facets with one value per initiative (group: any of its actor types' groups).
-SINGLE = ("group", "county", "municipality", "phase", "involvement")
+# (campaign: the campaigns it answers, networks.Campaign through Initiative.campaigns.)
+MULTI = ("goal", "target", "purpose", "actor_type", "focus_area", "tag", "campaign")
+# Facets with one value per initiative (group: any of its actor types' groups; updated:
+# "year" when its owners updated it in the last RECENT_MONTHS, see Engine._refresh_recent).
+SINGLE = ("group", "county", "municipality", "phase", "involvement", "updated")
 TEXT_CACHE_SECONDS = 600
 # A log id that was skipped (a transaction still open when a later one committed) is
 # looked for again for this long before it counts as rolled back.
@@ -157,6 +163,7 @@ class Engine:
                 self.build()
             elif self.dirty or time.monotonic() - self.polled >= self.poll_seconds:
                 self.poll()
+            self._refresh_recent()
         return self
 
     def build(self) -> None:
@@ -172,6 +179,8 @@ class Engine:
         self.published = BitMap()
         self.sets: dict[str, dict[object, BitMap]] = {}
         self.title_order: array | None = None
+        # "Updated in the last year" from this day on (an ordinal): _fill adds to it.
+        self.recent_from = _recent_from()
         # (log id, initiative id) of the changes read since the build, for text_hits.
         self.changes: deque[tuple[int, int]] = deque(maxlen=MAX_INCREMENTAL)
         self._load_reference()
@@ -294,7 +303,7 @@ class Engine:
     def _place(self, row: tuple, position: int | None, found: dict[tuple, list[int]]) -> int:
         """Give a published initiative's row a position (the next one, or its old one) and
         note its single-valued facets in `found`, for _fill."""
-        pk, published_at, phase, involvement, municipality, county, lead = row
+        pk, published_at, phase, involvement, municipality, county, lead, owner_updated_at = row
         if position is None:
             position = len(self.pk_of)
             self.pk_of.append(pk)
@@ -314,6 +323,12 @@ class Engine:
         if county:
             found["county", county].append(position)
         found["lead", lead].append(position)
+        # The day (in the site's time zone) its owners last updated it (LAST_OWNER_UPDATE).
+        last_update = owner_updated_at or published_at
+        if last_update:
+            if last_update.tzinfo is None:  # SQLite through a raw cursor: stored in UTC
+                last_update = last_update.replace(tzinfo=UTC)
+            found["updated_on", _local_day(last_update.timestamp())].append(position)
         return position
 
     def _fill(self, found: dict[tuple, list[int]]) -> None:
@@ -322,6 +337,22 @@ class Engine:
                 self.published.update(positions)
             else:
                 self._bitmap(facet, key).update(positions)
+                if facet == "updated_on" and key >= self.recent_from:
+                    self._bitmap("updated", "year").update(positions)
+
+    def _refresh_recent(self) -> None:
+        """ "Updated in the last year" depends on the date as well as on the catalogue: an
+        initiative ages out of it at midnight without any write. The set is the union of the
+        per-day sets from the first day within the last RECENT_MONTHS, made again when that
+        day changes (once a day) and kept current by _fill and _forget in between."""
+        first = _recent_from()
+        if first == self.recent_from:
+            return
+        self.recent_from = first
+        days = self.sets.get("updated_on", {})
+        self.sets["updated"] = {
+            "year": BitMap().union(*(bitmap for day, bitmap in days.items() if day >= first))
+        }
 
     def _add_relations(self, pks: list[int] | None) -> None:
         """Goals, targets, purposes, actor types, focus areas, tags, partners and adoptions of
@@ -549,11 +580,29 @@ ROW_FIELDS = (
     "municipality_id",
     "county_id",
     "lead_organisation_id",
+    "owner_updated_at",
 )
 
 
 def _stamp(moment) -> float:
     return moment.timestamp() if moment else 0.0
+
+
+def _recent_from() -> int:
+    """The first day (an ordinal) of "updated in the last year" today."""
+    return freshness_cutoff(RECENT_MONTHS).date().toordinal()
+
+
+def _local_day(stamp: float) -> int:
+    """The day (an ordinal, in the site's time zone) of a moment: by its hour, once per
+    hour seen (the time zone's offsets are whole hours), not once per initiative."""
+    return _day_of_hour(int(stamp // 3600))
+
+
+@lru_cache(maxsize=65_536)
+def _day_of_hour(hour: int) -> int:
+    moment = datetime.fromtimestamp(hour * 3600, tz=UTC)
+    return timezone.localdate(moment, timezone.get_default_timezone()).toordinal()
 
 
 def _relations(pks: list[int] | None):
@@ -574,6 +623,8 @@ def _relations(pks: list[int] | None):
         ("actor_type", of(Initiative.actor_types.through.objects, "actortype_id")),
         ("focus_area", of(Initiative.focus_areas.through.objects, "focusarea_id")),
         ("tag", of(tagged, "tag_id", "object_id")),
+        # The networks app's campaigns, through the reverse relation (no import of networks).
+        ("campaign", of(Initiative.campaigns.through.objects, "campaign_id")),
         ("partner", of(Participation.objects, "organisation_id")),
         ("adopter", of(Adoption.objects, "organisation_id")),
     ]
@@ -734,7 +785,13 @@ def _token() -> int:
     return random.getrandbits(62)
 
 
+# Sent (no arguments) whenever this process writes to the change log, inside the
+# transaction: what is cached of the catalogue elsewhere (the statistics) may recount.
+catalogue_changed = Signal()
+
+
 def _changed_here() -> None:
+    catalogue_changed.send(sender=CatalogueChange)
     # This process made the change: its engine looks at once instead of after the interval
     # (and again after the commit, when other connections can see it too).
     if _engine is not None:
@@ -758,7 +815,8 @@ def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
         return
     if action not in ("post_add", "post_remove", "post_clear", "pre_clear"):
         return
-    if not reverse and isinstance(instance, Initiative):
+    if isinstance(instance, Initiative):
+        # Its own relations, or (campaigns, defined on the other side) a reverse one.
         if action != "pre_clear":
             initiatives_changed([instance.pk])
     elif action == "pre_clear":
@@ -766,6 +824,12 @@ def _on_relation(sender, instance, action, reverse, pk_set, **kwargs) -> None:
         initiatives_changed(instance.initiatives.values_list("pk", flat=True))
     elif action != "post_clear" and pk_set:
         initiatives_changed(pk_set)
+
+
+def _before_campaign_delete(sender, instance, **kwargs) -> None:
+    if getattr(_unlogged, "active", False):
+        return
+    initiatives_changed(Initiative.objects.filter(campaigns=instance).values_list("pk", flat=True))
 
 
 def _refresh_adopted(sender, instance, **kwargs) -> None:
@@ -792,6 +856,11 @@ def connect_signals() -> None:
         Initiative.actor_types.through,
         Initiative.focus_areas.through,
         TaggedItem,
+        Initiative.campaigns.through,
     ]
     for through in throughs:
         m2m_changed.connect(_on_relation, sender=through, dispatch_uid=f"engine-m2m-{through.__name__}")  # fmt: skip
+    # A campaign deleted takes its links with it without an m2m signal (nor a delete signal:
+    # the links' model is auto-created): its initiatives are logged before it goes.
+    campaign = Initiative._meta.get_field("campaigns").related_model
+    pre_delete.connect(_before_campaign_delete, sender=campaign, dispatch_uid="engine-delete-campaign")  # fmt: skip

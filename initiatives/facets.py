@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.http import QueryDict
 from django.utils import translation
@@ -48,7 +48,7 @@ from initiatives.models import (
 )
 
 SINGLE = (*engine_module.SINGLE, "adopted")
-FACETS = ("goal", "target", "purpose", "group", "actor_type", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted")  # fmt: skip
+FACETS = ("goal", "target", "purpose", "group", "actor_type", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted", "updated", "campaign")  # fmt: skip
 TOP_TAGS = 20
 
 
@@ -83,7 +83,7 @@ def selection_for(filterset: InitiativeFilter, organisation: int | None = None) 
         chosen = data.get(name) or []
         if chosen:
             selection.all_of[name] = [int(v) if name == "goal" else v.pk for v in chosen]
-    for name in ("group", "phase", "involvement"):
+    for name in ("group", "phase", "involvement", "updated"):
         if data.get(name):
             selection.one_of[name] = data[name]
     for name in ("county", "municipality"):
@@ -224,8 +224,14 @@ def forget_reference_choices(**kwargs) -> None:
     cache.set(REFERENCE_VERSION_KEY, random.getrandbits(32), None)
 
 
+def campaign_model():
+    """networks.Campaign, through Initiative.campaigns: this app never imports networks."""
+    return Initiative._meta.get_field("campaigns").related_model
+
+
 def connect_signals() -> None:
-    for model in (Goal, Purpose, ActorType, FocusArea, County):
+    # A campaign's title is its facet value's label.
+    for model in (Goal, Purpose, ActorType, FocusArea, County, campaign_model()):
         for signal in (post_save, post_delete):
             signal.connect(forget_reference_choices, sender=model, dispatch_uid=f"facet-reference-{model.__name__}")  # fmt: skip
 
@@ -241,6 +247,10 @@ def _choices(filter_data: QueryDict, counts: dict[str, dict]) -> dict[str, list[
         "adopted": [
             (value, value, label)
             for value, label in InitiativeFilter.base_filters["adopted"].extra["choices"]
+        ],
+        "updated": [
+            (value, value, label)
+            for value, label in InitiativeFilter.base_filters["updated"].extra["choices"]
         ],
         "target": [],
         "municipality": [],
@@ -260,6 +270,11 @@ def _choices(filter_data: QueryDict, counts: dict[str, dict]) -> dict[str, list[
     by_pk = {tag.pk: tag for tag in tags}
     order = top[:TOP_TAGS] + [t.pk for t in by_pk.values() if t.pk not in top[:TOP_TAGS]]
     choices["tag"] = [(by_pk[pk].slug, pk, by_pk[pk].name) for pk in order if pk in by_pk]
+    # Campaigns that published initiatives in the results answer, and those chosen.
+    answered = [key for key, count in counts["campaign"].items() if count]
+    chosen_campaigns = filter_data.getlist("campaign")
+    campaigns = campaign_model().objects.filter(Q(pk__in=answered) | Q(slug__in=chosen_campaigns))
+    choices["campaign"] = [(c.slug, c.pk, c.title) for c in campaigns.order_by("title", "pk")]
     return choices
 
 

@@ -99,6 +99,20 @@ class InitiativeFilter(django_filters.FilterSet):
         choices=[("yes", _("Taken up by others")), ("no", _("Not yet taken up"))],
         method="filter_adopted",
     )
+    # Time-dependent: an initiative ages out at midnight (InitiativeQuerySet.updated_recently).
+    updated = django_filters.ChoiceFilter(
+        label=_("Last updated"),
+        choices=[("year", _("In the last year"))],
+        method="filter_updated",
+    )
+    # The campaigns an initiative answers (networks' Campaign, reached through the reverse
+    # relation: this app never imports networks). Campaigns are public, so any may be named.
+    campaign = django_filters.ModelMultipleChoiceFilter(
+        label=_("Campaign"),
+        to_field_name="slug",
+        queryset=Initiative._meta.get_field("campaigns").related_model.objects.all(),
+        method="filter_campaign",
+    )
     # Text search and sorting come last: they work on what the facets left.
     q = django_filters.CharFilter(label=_("Search"), max_length=200, method="filter_text")
     sort = django_filters.ChoiceFilter(
@@ -121,6 +135,20 @@ class InitiativeFilter(django_filters.FilterSet):
     def filter_adopted(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         adopted = Exists(Adoption.objects.filter(initiative=OuterRef("pk")))
         return queryset.filter(adopted if value == "yes" else ~adopted)
+
+    def filter_updated(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.updated_recently()
+
+    def filter_campaign(self, queryset: QuerySet, name: str, campaigns) -> QuerySet:
+        for campaign in campaigns:
+            queryset = queryset.filter(
+                Exists(
+                    Initiative.campaigns.through.objects.filter(
+                        initiative=OuterRef("pk"), campaign=campaign
+                    )
+                )
+            )
+        return queryset
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search(queryset, value).queryset

@@ -15,12 +15,14 @@ from django.forms.models import (
     inlineformset_factory,
 )
 from django.forms.utils import ErrorDict
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from taggit.utils import edit_string_for_tags, parse_tags
 
 from ideabank import slugs
-from ideabank.forms import DesignsystemetMixin
+from ideabank.forms import DesignsystemetMixin, IdChoicesField
 from initiatives import uploads
 from initiatives.models import (
     ActorType,
@@ -29,11 +31,13 @@ from initiatives.models import (
     County,
     FocusArea,
     Goal,
+    IndicatorResult,
     Initiative,
     InitiativeLink,
     Municipality,
     Organisation,
     Participation,
+    ProgressReport,
     Purpose,
     Scope,
     Target,
@@ -52,6 +56,7 @@ MAX_ATTACHMENTS = 20
 # Words the initiative URLs use besides slugs: a title such as "Ny" must not take them.
 RESERVED_SLUGS = frozenset(
     {"ny", "nytt", "lignende", "del-tiltak", "rediger", "sok", "mine", "tiltak", "feed"}
+    | {"fortsatt-aktuelt"}  # tiltak/fortsatt-aktuelt/<token>/: the freshness reminders' link
 )
 DOCUMENT_ACCEPT = ",".join(uploads.DOCUMENT_TYPES)
 IMAGE_ACCEPT = ".png,.jpg,.jpeg,.webp,image/png,image/jpeg,image/webp"
@@ -142,25 +147,6 @@ class RowIdField(PreloadedChoiceField):
 
     def label_from_instance(self, obj) -> str:
         return str(obj.pk)  # never shown; str(obj) might read related rows
-
-
-class IdChoicesField(forms.ModelMultipleChoiceField):
-    """Refuses ids no database row can have before asking the database.
-
-    Django guards exact lookups against integers too big for a column, not `__in`:
-    on SQLite a forged 20-digit id raised OverflowError (a 500) instead of a form error.
-    """
-
-    def _check_values(self, value):
-        for pk in value if isinstance(value, list | tuple) else []:
-            text = str(pk)
-            if not (text.isascii() and text.isdigit() and len(text) <= 18):
-                raise ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": pk},
-                )
-        return super()._check_values(value)
 
 
 class InitiativeForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
@@ -768,6 +754,42 @@ class SimilarForm(forms.Form):
     summary = forms.CharField(required=False, max_length=500)
 
 
+class CampaignAnswerForm(forms.Form):
+    """The campaign a new or edited initiative answers: `?campaign=<slug>` from an
+    invitation, then a hidden field. Only an open campaign is taken; any other value is an
+    error the page shows, and the initiative is saved without the link.
+
+    Campaigns live in the networks app, which this one never imports: the model is
+    reached through Initiative.campaigns, the reverse relation."""
+
+    UNKNOWN = _(
+        "There is no campaign at the address you followed. You can still share the "
+        "initiative; it is just not linked to a campaign."
+    )
+
+    campaign = forms.CharField(
+        required=False, max_length=220, error_messages={"max_length": UNKNOWN}
+    )
+
+    def clean_campaign(self):
+        slug = self.cleaned_data["campaign"]
+        if not slug:
+            return None
+        campaigns = Initiative._meta.get_field("campaigns").related_model.objects
+        campaign = campaigns.filter(slug=slug).first()
+        if campaign is None:
+            raise ValidationError(self.UNKNOWN)
+        if not campaign.is_open:
+            raise ValidationError(
+                _(
+                    "The campaign “%(title)s” closed on %(deadline)s, so the initiative is not "
+                    "linked to it. You are still welcome to share it."
+                ),
+                params={"title": campaign.title, "deadline": date_format(campaign.deadline)},
+            )
+        return campaign
+
+
 # --- Organisations, adoption and contact -----------------------------------------
 
 
@@ -941,3 +963,171 @@ class ContactForm(DesignsystemetMixin, forms.Form):
     @property
     def is_trap(self) -> bool:
         return bool(self.cleaned_data.get("homepage"))
+
+
+# --- Progress reports and adoption feedback (initiatives/reports.py) ---------------------
+
+MAX_INDICATORS = 30
+EMPTY_INDICATOR_ROWS = 3  # a few to fill in, without JavaScript
+TOO_LONG = _("This can be at most %(limit_value)d characters (it has %(show_value)d).")
+
+
+class ProgressReportForm(DesignsystemetMixin, forms.ModelForm):
+    """A dated report on a published initiative, and the version it was loaded from: a save
+    over a report changed since is refused (initiatives.reports.report_edit)."""
+
+    loaded = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    class Meta:
+        model = ProgressReport
+        fields = ["reported_on", "status", "phase", "done", "results", "lessons", "language"]
+        widgets = {
+            "reported_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "status": forms.RadioSelect,
+            "done": forms.Textarea(attrs={"rows": 6}),
+            "results": forms.Textarea(attrs={"rows": 4}),
+            "lessons": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {"language": _("Language of the report")}
+        help_texts = {
+            "phase": _(
+                "Where the initiative is now. The initiative's phase follows the newest report."
+            ),
+            "language": _("The language the report is written in."),
+        }
+        error_messages = {
+            "reported_on": {
+                "required": _("Give the date of the report."),
+                "invalid": _("Write the date as day, month and year, for example 3.3.2026."),
+            },
+            "status": {"required": _("Choose how the initiative is going.")},
+            "phase": {"required": _("Choose the phase the initiative is in now.")},
+            "done": {"required": _("Write what was done."), "max_length": TOO_LONG},
+            "results": {"max_length": TOO_LONG},
+            "lessons": {"max_length": TOO_LONG},
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A radio list has no empty choice to offer.
+        self.fields["status"].choices = ProgressReport.Status.choices
+
+    def clean_reported_on(self):
+        reported_on = self.cleaned_data["reported_on"]
+        if reported_on > timezone.localdate():
+            raise ValidationError(_("A report cannot be dated in the future."))
+        return reported_on
+
+
+ROW_FIELDS = ("indicator", "value", "unit", "note")
+
+
+class FigureField(forms.DecimalField):
+    """A number as people type it in either language: "12,5", "12.5", "1 200,5" or
+    "1,200.5" (the last of a comma and a point is the decimal mark)."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = "".join(value.split())  # spaces, also no-break and thin ones
+            if "," in value and "." in value:
+                decimal_mark = "," if value.rindex(",") > value.rindex(".") else "."
+                value = value.replace("." if decimal_mark == "," else ",", "")
+            value = value.replace(",", ".")
+        return super().to_python(value)
+
+
+class IndicatorResultForm(QuietFormMixin, DesignsystemetMixin, forms.ModelForm):
+    value = FigureField(
+        label=_("Figure"),
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        error_messages={
+            "invalid": _("Write a number, for example 12 or 12,5."),
+            "max_digits": _("The number is too large."),
+            "max_decimal_places": _("Write the number with at most two decimals."),
+            "max_whole_digits": _("The number is too large."),
+        },
+    )
+
+    class Meta:
+        model = IndicatorResult
+        fields = ROW_FIELDS
+        error_messages = {
+            "indicator": {"max_length": TOO_LONG},
+            "unit": {"max_length": TOO_LONG},
+            "note": {"max_length": TOO_LONG},
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A row left empty is left out (IndicatorRows); one with a figure needs its name.
+        self.fields["indicator"].required = False
+
+    @property
+    def is_empty(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not any(data.get(name) not in (None, "") for name in ROW_FIELDS)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "indicator" not in self.errors and not data.get("indicator") and not self.is_empty:
+            self.add_error("indicator", _("Name the indicator this figure is for."))
+        return data
+
+
+class IndicatorRows(RowsFormSet):
+    """A report's indicator figures: its rows, the suggested indicators (`initial`) and a
+    few empty rows. A suggested row left as it was, or a row emptied, is not saved (an
+    emptied saved row is deleted)."""
+
+    def __init__(self, *args, initial: list[dict] | None = None, **kwargs) -> None:
+        super().__init__(*args, initial=initial, **kwargs)
+        self.extra = min(len(initial or []) + EMPTY_INDICATOR_ROWS, MAX_INDICATORS)
+
+    def _should_delete_form(self, form) -> bool:
+        return super()._should_delete_form(form) or (form.is_valid() and form.is_empty)
+
+
+IndicatorFormSet = inlineformset_factory(
+    ProgressReport,
+    IndicatorResult,
+    form=IndicatorResultForm,
+    formset=IndicatorRows,
+    extra=EMPTY_INDICATOR_ROWS,
+    max_num=MAX_INDICATORS,
+    absolute_max=MAX_INDICATORS,  # a forged row count builds no more rows than this
+    validate_max=True,
+    can_delete=True,
+    can_delete_extra=False,
+)
+
+
+class AdoptionFeedbackForm(DesignsystemetMixin, forms.ModelForm):
+    """How it went for an organisation that took an initiative up."""
+
+    class Meta:
+        model = Adoption
+        fields = ["outcome", "effect", "note"]
+        widgets = {
+            "outcome": forms.RadioSelect,
+            "effect": forms.Textarea(attrs={"rows": 4}),
+            "note": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {"outcome": _("Did it work for you?"), "effect": _("Effect")}
+        help_texts = {
+            "effect": _("What changed for you, with figures if you have them."),
+        }
+        error_messages = {
+            "outcome": {"required": _("Choose how it went.")},
+            "effect": {"max_length": TOO_LONG},
+            "note": {"max_length": TOO_LONG},
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].required = True
+        # A radio list has no empty choice to offer.
+        self.fields["outcome"].choices = Adoption.Outcome.choices

@@ -65,14 +65,16 @@ TAG_NAMES = "tag_names"
 # An initiative's rows, recorded with it in every revision.
 ROWS = {"participations": Participation, "links": InitiativeLink, "attachments": Attachment}
 TAXONOMY = ("purposes", "actor_types", "goals", "targets", "focus_areas")
-# Not in a version: derived search indexes and the moderators' review bookkeeping (marking
-# an initiative reviewed is not a change to it). Tags are added by the serializer.
+# Not in a version: derived search indexes, the moderators' review bookkeeping (marking
+# an initiative reviewed is not a change to it) and the freshness date (a consequence of
+# changes, not one). Tags are added by the serializer.
 NOT_RECORDED = (
     "search_vector",
     "facet_keys",
     "reviewed_version",
     "reviewed_at",
     "reviewed_by",
+    "owner_updated_at",
     "tags",
 )
 # Recorded but neither compared nor restored: timestamps, who created it, and what only the
@@ -94,6 +96,7 @@ NOT_COMPARED = {
     "reviewed_version",
     "reviewed_at",
     "reviewed_by",
+    "owner_updated_at",
 }
 # Never restored: the status (only the moderation moves change it) and the address (links
 # to it exist elsewhere).

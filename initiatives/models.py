@@ -1,8 +1,9 @@
 """The bank: taxonomy, places, organisations, initiatives, moderation and adoption."""
 
+import calendar
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -517,6 +518,34 @@ status_moving = Signal()
 status_moved = Signal()
 
 
+# --- Freshness: how long since the owners last showed an initiative is alive ----------
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier, or that month's last day when it has
+    no such day (31 August minus 6 months is 28 or 29 February)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def freshness_cutoff(months: int, now: datetime | None = None) -> datetime:
+    """An initiative last updated before this moment has gone `months` calendar months
+    without an update: the start of the day, in the site's time zone (Europe/Oslo),
+    `months` months before today. By whole days, so what is stale or "updated in the last
+    year" changes only at midnight (the facet engine keeps that set per day)."""
+    zone = timezone.get_default_timezone()
+    day = months_before(timezone.localdate(now or timezone.now(), zone), months)
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+# "Updated in the last year": the list's facet (initiatives.facets, URL updated=year).
+RECENT_MONTHS = 12
+# Coalesce: an initiative published before the owners' updates were recorded counts from
+# its publication (the migration that added owner_updated_at filled it in the same way).
+LAST_OWNER_UPDATE = Coalesce("owner_updated_at", "published_at")
+
+
 class InitiativeQuerySet(models.QuerySet):
     def published(self) -> "InitiativeQuerySet":
         """Only what the public may see (without the search indexes, which pages never show)."""
@@ -524,6 +553,17 @@ class InitiativeQuerySet(models.QuerySet):
 
     def awaiting_review(self) -> "InitiativeQuerySet":
         return self.filter(status=Initiative.Status.SUBMITTED)
+
+    def stale(self, now: datetime | None = None) -> "InitiativeQuerySet":
+        """Not updated by their owners for more than FRESHNESS_STALE_MONTHS (Initiative.is_stale)."""
+        cutoff = freshness_cutoff(settings.FRESHNESS_STALE_MONTHS, now)
+        return self.alias(last_owner_update=LAST_OWNER_UPDATE).filter(last_owner_update__lt=cutoff)
+
+    def updated_recently(self, now: datetime | None = None) -> "InitiativeQuerySet":
+        """Updated by their owners in the last RECENT_MONTHS (the list's "updated in the last
+        year"; the facet engine holds the same set, initiatives.engine)."""
+        cutoff = freshness_cutoff(RECENT_MONTHS, now)
+        return self.alias(last_owner_update=LAST_OWNER_UPDATE).filter(last_owner_update__gte=cutoff)
 
     def with_review_state(self) -> "InitiativeQuerySet":
         """Annotated `changed_since_review`: published, with a recorded version
@@ -590,6 +630,22 @@ class InitiativeQuerySet(models.QuerySet):
         led = OrganisationMember.objects.active().filter(user=user).values("organisation")
         not_public = ~Q(status__in=[Initiative.Status.PUBLISHED, Initiative.Status.ARCHIVED])
         return self.filter(Q(not_public, created_by=user) | Q(lead_organisation__in=led))
+
+    def reportable_by(self, user) -> "InitiativeQuerySet":
+        """Published initiatives whose progress reports `user` may write and change: those
+        an organisation they are an active member of leads, with their address confirmed
+        (editable_by's rule for a published initiative). Only the public is reported on."""
+        return self.editable_by(user).filter(status=Initiative.Status.PUBLISHED)
+
+    def with_progress_reports(self) -> "InitiativeQuerySet":
+        """The progress reports (newest first) with their indicator figures, in two queries
+        however many there are."""
+        return self.prefetch_related(
+            models.Prefetch(
+                "progress_reports",
+                queryset=ProgressReport.objects.prefetch_related("indicator_results"),
+            )
+        )
 
     def previewable_by(self, user) -> "InitiativeQuerySet":
         """What `user` may look at on the preview page: what they may edit, and for moderators
@@ -874,6 +930,13 @@ class Initiative(TimeStampedModel):
         related_name="+",
         verbose_name=_("reviewed by"),
     )
+    # When the owners last showed the entry is alive: published, edited while published, a
+    # progress report written, or "still current" confirmed from a reminder. Lists mark an
+    # initiative "not updated since …" after FRESHNESS_STALE_MONTHS without one, and the
+    # reminders (initiatives.freshness) count from it.
+    owner_updated_at = models.DateTimeField(
+        _("last updated by its owners"), null=True, blank=True, editable=False
+    )
     # Search indexes on PostgreSQL, both kept by InitiativeQuerySet.refresh_search_vectors():
     # the full-text vector, and one integer per goal, purpose, actor type, stakeholder
     # group, focus area, target and tag (see initiatives.search.FACET_KEY_BASE), GIN-indexed
@@ -1137,6 +1200,7 @@ class Initiative(TimeStampedModel):
             )
             if target == self.Status.PUBLISHED:
                 Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+                self.note_owner_update()
             # The edit history records the move (who, when, the new status) as a revision;
             # publishing is a review, so it also marks the initiative reviewed at it.
             status_moved.send(sender=Initiative, initiative=self, move=move, by=by)
@@ -1166,7 +1230,26 @@ class Initiative(TimeStampedModel):
                 note=note or gettext("Edited while published."),
             )
             Initiative.objects.filter(pk=self.pk).refresh_search_vectors()
+            self.note_owner_update()
             send_to("email/initiative_edited", {"initiative": self, "editor": by}, moderators())
+
+    @property
+    def last_owner_update(self) -> datetime | None:
+        """When the owners last showed it is alive (see owner_updated_at; LAST_OWNER_UPDATE)."""
+        return self.owner_updated_at or self.published_at
+
+    @property
+    def is_stale(self) -> bool:
+        """Marked "not updated since …": no update by its owners for more than
+        FRESHNESS_STALE_MONTHS (InitiativeQuerySet.stale is the same rule in SQL)."""
+        last = self.last_owner_update
+        return last is not None and last < freshness_cutoff(settings.FRESHNESS_STALE_MONTHS)
+
+    def note_owner_update(self, when: datetime | None = None) -> None:
+        """The owners showed the entry is alive (published, edited, reported on, or said
+        "still current"): freshness (initiatives.freshness) counts from now again."""
+        self.owner_updated_at = when or timezone.now()
+        self.save(update_fields=["owner_updated_at"])
 
     def _tell_submitter(self, template: str) -> None:
         send_to(template, {"initiative": self}, [self.created_by])
@@ -1329,8 +1412,24 @@ class Attachment(TimeStampedModel):
         return self.title
 
 
+class AdoptionQuerySet(models.QuerySet):
+    def feedback_by(self, user) -> "AdoptionQuerySet":
+        """Adoptions of published initiatives on which `user` may tell how it went: those
+        of an organisation they are an active member of, with their address confirmed (the
+        feedback is shown in the organisation's name). Moderators correct it in the admin."""
+        if not user.is_authenticated or not email_confirmed(user):
+            return self.none()
+        mine = OrganisationMember.objects.active().filter(user=user).values("organisation")
+        return self.filter(organisation__in=mine, initiative__status=Initiative.Status.PUBLISHED)
+
+
 class Adoption(TimeStampedModel):
     """An organisation reports that it has taken an initiative up."""
+
+    class Outcome(models.TextChoices):
+        WORKED = "worked", _("It worked")
+        PARTLY = "partly", _("It partly worked")
+        NOT_WORKED = "not_worked", _("It did not work")
 
     initiative = models.ForeignKey(
         Initiative,
@@ -1358,6 +1457,14 @@ class Adoption(TimeStampedModel):
         related_name="+",
         verbose_name=_("reported by"),
     )
+    # The adopter's feedback: how it went for them (blank until they tell).
+    outcome = models.CharField(
+        _("did it work for you?"), max_length=20, choices=Outcome.choices, blank=True
+    )
+    effect = models.TextField(_("effect"), blank=True, max_length=2000)
+    feedback_at = models.DateTimeField(_("feedback given at"), null=True, blank=True)
+
+    objects = AdoptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]
@@ -1375,6 +1482,125 @@ class Adoption(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.organisation} → {self.initiative}"
+
+
+class ProgressReport(TimeStampedModel):
+    """A dated report from the owning organisation on how its initiative is going."""
+
+    class Status(models.TextChoices):
+        ON_TRACK = "on_track", _("On track")
+        DELAYED = "delayed", _("Delayed")
+        STOPPED = "stopped", _("Stopped")
+        COMPLETED = "completed", _("Completed")
+
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="progress_reports",
+        verbose_name=_("initiative"),
+    )
+    reported_on = models.DateField(_("date of the report"), default=timezone.localdate)
+    phase = models.CharField(_("phase now"), max_length=20, choices=Initiative.Phase.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    done = models.TextField(_("what was done"), max_length=5000)
+    results = models.TextField(
+        _("results"),
+        blank=True,
+        max_length=5000,
+        help_text=_("What came of it, measured against the indicators of the collaboration frame."),
+    )
+    lessons = models.TextField(_("lessons learned"), blank=True, max_length=5000)
+    language = text_language_field()
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
+
+    class Meta:
+        ordering = ["-reported_on", "-pk"]
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+
+    def __str__(self) -> str:
+        return f"{self.initiative} ({self.reported_on})"
+
+
+class IndicatorResult(models.Model):
+    """One indicator's figure in a progress report ("Food waste per pupil: 12 kg")."""
+
+    report = models.ForeignKey(
+        ProgressReport,
+        on_delete=models.CASCADE,
+        related_name="indicator_results",
+        verbose_name=_("progress report"),
+    )
+    indicator = models.CharField(_("indicator"), max_length=200)
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2, null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    note = models.CharField(pgettext_lazy("indicator", "note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("indicator result")
+        verbose_name_plural = _("indicator results")
+
+    def __str__(self) -> str:
+        return self.indicator
+
+
+class FreshnessReminder(models.Model):
+    """A reminder mailed to an initiative's owners after `months` without an update.
+
+    One per threshold per update: `due_for` is the owner_updated_at it was sent about, so
+    an update starts a new round and the same threshold is never mailed twice for one.
+    The mail's "still current" link names this row; it works once (used_at)."""
+
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="freshness_reminders",
+        verbose_name=_("initiative"),
+    )
+    months = models.PositiveSmallIntegerField(_("months without an update"))
+    due_for = models.DateTimeField(_("last update it is about"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    used_at = models.DateTimeField(_("confirmed still current at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name = _("freshness reminder")
+        verbose_name_plural = _("freshness reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "months", "due_for"], name="freshness_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative}: {self.months}"
+
+    def confirm_still_current(self) -> bool:
+        """The owners answered "still current" (the link in the mail): the initiative counts
+        as updated now. The link works once: False, and nothing changes, when it was used
+        already. Raises IllegalTransition when the initiative is no longer published."""
+        with transaction.atomic():
+            # The initiative first, then the reminder: the order Initiative._move locks in.
+            initiative = Initiative.objects.select_for_update().get(pk=self.initiative_id)
+            reminder = FreshnessReminder.objects.select_for_update().get(pk=self.pk)
+            if reminder.used_at is not None:
+                self.used_at = reminder.used_at
+                return False
+            if initiative.status != Initiative.Status.PUBLISHED:
+                raise IllegalTransition(_("Only a published initiative can be confirmed."))
+            self.used_at = timezone.now()
+            self.save(update_fields=["used_at"])
+            initiative.note_owner_update(self.used_at)
+            self.initiative = initiative
+        return True
 
 
 class SearchSynonym(TimeStampedModel):

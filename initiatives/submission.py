@@ -28,6 +28,7 @@ from initiatives import history, search
 from initiatives.engine import catalogue_version
 from initiatives.forms import (
     AttachmentFormSet,
+    CampaignAnswerForm,
     FormActionForm,
     InitiativeForm,
     LinkFormSet,
@@ -174,9 +175,20 @@ def form_page(
     # and current image show what is saved.
     saved = {"title": initiative.title, "image": bool(initiative.image), "slug": initiative.slug}
 
+    # The campaign it answers (?campaign=<slug> from an invitation, then a hidden field):
+    # the form says so and ticks the campaign's goals and focus areas; the save links it.
+    campaign_form = CampaignAnswerForm(request.POST if posted else request.GET)
+    campaign = campaign_form.cleaned_data["campaign"] if campaign_form.is_valid() else None
+    initial = {}
+    if campaign is not None and not posted:
+        for name in ("goals", "focus_areas"):
+            chosen = list(getattr(initiative, name).all()) if initiative.pk else []
+            initial[name] = sorted({item.pk for item in [*chosen, *getattr(campaign, name).all()]})
+
     form = InitiativeForm(
         data,
         files,
+        initial=initial,
         instance=initiative,
         organisations=organisations,
         submitting=submitting,
@@ -222,7 +234,9 @@ def form_page(
         if form_valid and formsets_valid:
             version = version_form.token if initiative.pk else None
             try:
-                initiative = save_initiative(request, form, formsets, version=version)
+                initiative = save_initiative(
+                    request, form, formsets, version=version, campaign=campaign
+                )
             except history.EditConflict as error:
                 # Nothing is saved: the page comes back with the input, both versions shown,
                 # and a button to save this input over the newer version.
@@ -252,16 +266,25 @@ def form_page(
             "similar": similar,
             "version_form": version_form,
             "conflict": conflict,
+            "campaign": campaign,
+            "campaign_errors": campaign_form.errors.get("campaign", []),
+            # Those it answers already stay: an initiative may answer several campaigns.
+            "answered_campaigns": list(initiative.campaigns.all()) if initiative.pk else [],
         },
     )
 
 
 def save_initiative(
-    request: HttpRequest, form: InitiativeForm, formsets: dict, *, version: str | None = None
+    request: HttpRequest,
+    form: InitiativeForm,
+    formsets: dict,
+    *,
+    version: str | None = None,
+    campaign=None,
 ) -> Initiative:
     """Write the initiative, its relations and rows: all of it or none of it. With `version`
     (the one the form was loaded from) nothing is written if a newer one was saved since:
-    history.EditConflict."""
+    history.EditConflict. With `campaign`, the initiative answers it too."""
     initiative = form.save(commit=False)
     creating = initiative.pk is None
     if creating:
@@ -271,18 +294,28 @@ def save_initiative(
     if creating or ("title" in form.changed_data and initiative.published_at is None):
         initiative.slug = unique_slug(initiative.title, exclude_pk=initiative.pk)
     try:
-        write_initiative(initiative, form, formsets, by=request.user, version=version)
+        write_initiative(
+            initiative, form, formsets, by=request.user, version=version, campaign=campaign
+        )
     except IntegrityError:
         # Someone took the same address a moment ago: take the next free one.
         if not Initiative.objects.filter(slug=initiative.slug).exclude(pk=initiative.pk).exists():
             raise
         initiative.slug = unique_slug(initiative.title, exclude_pk=initiative.pk)
-        write_initiative(initiative, form, formsets, by=request.user, version=version)
+        write_initiative(
+            initiative, form, formsets, by=request.user, version=version, campaign=campaign
+        )
     return initiative
 
 
 def write_initiative(
-    initiative: Initiative, form: InitiativeForm, formsets: dict, *, by, version: str | None
+    initiative: Initiative,
+    form: InitiativeForm,
+    formsets: dict,
+    *,
+    by,
+    version: str | None,
+    campaign=None,
 ) -> None:
     creating = initiative.pk is None
     with transaction.atomic():
@@ -294,6 +327,8 @@ def write_initiative(
         with history.change(initiative, by=by, comment=comment):
             initiative.save()
             form.save_m2m()
+            if campaign is not None:
+                initiative.campaigns.add(campaign)
             for formset in formsets.values():
                 formset.instance = initiative
                 formset.save()
@@ -356,7 +391,10 @@ def initiative_preview(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = editable_initiative(
         request,
         slug,
-        Initiative.objects.with_details().with_adoptions().prefetch_related("presentations__event"),
+        Initiative.objects.with_details()
+        .with_adoptions()
+        .with_progress_reports()
+        .prefetch_related("presentations__event"),
         look=True,
     )
     can_edit = Initiative.objects.editable_by(request.user).filter(pk=initiative.pk).exists()
@@ -375,6 +413,7 @@ def initiative_preview(request: HttpRequest, slug: str) -> HttpResponse:
             "can_edit": can_edit,
             "can_submit": can_edit and initiative.status in Initiative.TRANSITIONS["submit"][0],
             "can_withdraw": can_edit and initiative.status == Initiative.Status.SUBMITTED,
+            "progress_reports": list(initiative.progress_reports.all()),
         },
     )
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks import task
 from reversion.models import Revision, Version
 
-from initiatives import files
+from initiatives import files, freshness, statistics
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,12 @@ def remove_orphaned_files() -> dict[str, int]:
     for file in removed:
         logger.info("Deleted orphaned file %s (%d bytes)", file.name, file.size)
     return {"files": len(removed), "bytes": size}
+
+
+@task()
+def warm_statistics() -> int:
+    """Count the statistics page's figures for the current catalogue (initiatives.statistics)."""
+    return statistics.warm()
 
 
 @task()
@@ -80,3 +86,9 @@ def prune_revisions(days: int) -> int:
         for start in range(0, len(stale), PRUNE_BATCH):
             Revision.objects.filter(pk__in=stale[start : start + PRUNE_BATCH]).delete()
     return len(stale)
+
+
+@task()
+def send_freshness_reminders() -> dict[str, int]:
+    """Remind the owners of initiatives not updated for 12, then 18 months (initiatives/freshness.py)."""
+    return freshness.send_reminders()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from initiatives import feeds, submission, views
+from initiatives import feeds, freshness, reports, submission, views
 
 app_name = "initiatives"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     # The list's state as a file (initiatives/exports.py); a slug never holds a dot.
     path("tiltak/eksport.csv", views.initiative_export_csv, name="export_csv"),
     path("tiltak/eksport.xlsx", views.initiative_export_xlsx, name="export_xlsx"),
+    # The one-click link in the freshness reminders (initiatives/freshness.py); before
+    # tiltak/<slug>/..., and "fortsatt-aktuelt" is a reserved initiative slug.
+    path("tiltak/fortsatt-aktuelt/<str:token>/", freshness.still_current, name="still_current"),
     path("tiltak/<slug:slug>/", views.initiative_detail, name="detail"),
     path("barekraftsmal/<int:number>/", views.goal_detail, name="goal"),
     # Before organisasjoner/<slug>/, which would otherwise take these two words as slugs.
@@ -50,6 +53,14 @@ urlpatterns = [
         name="adoption_withdraw",
     ),
     path("tiltak/<slug:slug>/kontakt/", views.contact, name="contact"),
+    # Progress reports and adopters' feedback (initiatives/reports.py).
+    path("tiltak/<slug:slug>/rapporter/ny/", reports.report_create, name="report_create"),
+    path("tiltak/<slug:slug>/rapporter/<int:pk>/endre/", reports.report_edit, name="report_edit"),
+    path(
+        "tiltak/<slug:slug>/ta-i-bruk/<int:pk>/erfaring/",
+        reports.adoption_feedback,
+        name="adoption_feedback",
+    ),
     # The catalogue in charts, and the same figures as CSV (initiatives/statistics.py).
     path("statistikk/", views.statistics, name="statistics"),
     path("statistikk/statistikk.csv", views.statistics_csv, name="statistics_csv"),

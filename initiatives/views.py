@@ -35,7 +35,7 @@ from ideabank.email import send_to
 from ideabank.models import email_confirmed, profile_for
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from ideabank.spreadsheets import BOM, CSV_DELIMITER, guarded_row
-from initiatives import engine, exports
+from initiatives import engine, exports, reports
 from initiatives.engine import Selection, in_order
 from initiatives.facets import (
     FACET_HELP,
@@ -292,8 +292,9 @@ def facet_panel(
 ) -> tuple[str, list[Chip]]:
     """The rendered filter panel and the chips of one list state, cached per state, language
     and catalogue version: a list page seen before costs no more than a plain list. (The
-    state includes the sort: every link in the panel keeps it.)"""
-    versions = f"{listing.engine.version}:{reference_version()}"
+    state includes the sort: every link in the panel keeps it.) Per day too: "updated in
+    the last year" changes at midnight without a change to the catalogue."""
+    versions = f"{listing.engine.version}:{reference_version()}:{listing.engine.recent_from}"
     key = f"initiatives:panel:{versions}:{translation.get_language()}:{list_state(filter_data, fixed)}"  # fmt: skip
     panel = cache.get(key)
     if panel is None:
@@ -391,6 +392,7 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
         Initiative.objects.published()
         .with_details()
         .with_adoptions()
+        .with_progress_reports()
         .prefetch_related("presentations__event"),
         slug=slug,
     )
@@ -399,6 +401,7 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "initiative": initiative,
         "related": related,
         "involvement_aim": Initiative.INVOLVEMENT_AIMS.get(initiative.involvement, ""),
+        **reports.report_context(request.user, initiative),
     }
     if request.user.is_authenticated:
         context.update(adoption_choices(request.user, initiative))

@@ -24,6 +24,8 @@ from initiatives.admin import apply_move, pending_first
 from initiatives.models import IllegalTransition
 from networks.models import (
     OSLO,
+    Campaign,
+    CampaignAddressee,
     Event,
     EventRegistration,
     Membership,
@@ -212,6 +214,68 @@ class MembershipAdmin(RequesterConfirmedMixin, admin.ModelAdmin):
             ).select_related("network", "organisation"),
             lambda membership: membership.end(by=request.user),
             lambda n: ngettext("%d membership ended.", "%d memberships ended.", n) % n,
+        )
+
+
+class CampaignAddresseeInline(admin.TabularInline):
+    model = CampaignAddressee
+    extra = 0
+    autocomplete_fields = ["organisation"]
+    fields = ["organisation", "invited_at"]
+    # Set by the invitation task when the organisation's members were mailed.
+    readonly_fields = ["invited_at"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(TextLanguageAdminMixin, admin.ModelAdmin):
+    """Campaigns, the moderators' own (no network) and the networks'. Saving here sends no
+    mail: the "send invitations" action invites every organisation not invited yet."""
+
+    list_display = ["title", "network", "deadline", "answered_count", "addressee_count"]
+    list_select_related = ["network"]
+    list_filter = ["network"]
+    search_fields = ["title", "text", "network__name"]
+    date_hierarchy = "deadline"
+    autocomplete_fields = ["network", "goals", "focus_areas", "initiatives"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["created_by"]
+    inlines = [CampaignAddresseeInline]
+    actions = ["send_invitations"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).with_progress()
+
+    @admin.display(description=gettext_lazy("have shared"), ordering="answered_count")
+    def answered_count(self, campaign: Campaign) -> int:
+        return campaign.answered_count
+
+    @admin.display(description=gettext_lazy("asked"), ordering="addressee_count")
+    def addressee_count(self, campaign: Campaign) -> int:
+        return campaign.addressee_count
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(
+        description=gettext_lazy("Send invitations to the organisations not invited yet"),
+        permissions=["change"],
+    )
+    def send_invitations(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Through Campaign.invite_after_commit, as the campaign form does: each organisation
+        is invited once, however often this runs."""
+        waiting = CampaignAddressee.objects.filter(campaign__in=queryset, invited_at__isnull=True)
+        count = waiting.count()
+        for campaign in queryset:
+            campaign.invite_after_commit()
+        self.message_user(
+            request,
+            ngettext(
+                "%d organisation is being invited.", "%d organisations are being invited.", count
+            )
+            % count,
+            messages.SUCCESS if count else messages.WARNING,
         )
 
 

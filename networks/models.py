@@ -1,5 +1,6 @@
 """Networks, memberships, working groups, events, presentations and registrations."""
 
+import logging
 import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import CASCADE, Count, F, OuterRef, ProtectedError, Q, Subquery
+from django.db.models import CASCADE, Count, Exists, F, OuterRef, ProtectedError, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractYear, Lower
 from django.db.models.lookups import Exact
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ideabank.email import Recipient, send_to
-from ideabank.models import text_language_field
+from ideabank.models import email_confirmed, text_language_field
 from initiatives.models import (
     ASK_AGAIN_AFTER,
     ActorType,
@@ -29,11 +30,15 @@ from initiatives.models import (
     Initiative,
     Organisation,
     OrganisationMember,
+    Participation,
     Scope,
     TimeStampedModel,
+    can_moderate,
     moderators,
 )
 from networks.ical import cancellation_calendar
+
+logger = logging.getLogger(__name__)
 
 
 class NetworkQuerySet(models.QuerySet):
@@ -150,6 +155,21 @@ class Network(TimeStampedModel):
             seen.add(network.pk)
             network = network.parent
         return None
+
+    def is_managed_by(self, user) -> bool:
+        """Moderators, and active members of the coordinating organisation: they decide on
+        requests to join and run the network's campaigns."""
+        if can_moderate(user):
+            return True
+        if not user.is_authenticated:
+            return False
+        coordinating = self.coordinating_organisation
+        return (
+            coordinating is not None
+            and OrganisationMember.objects.active()
+            .filter(user=user, organisation=coordinating)
+            .exists()
+        )
 
     def clean(self) -> None:
         ancestor, seen = self.parent, set()
@@ -1072,3 +1092,188 @@ class EventRegistration(TimeStampedModel):
             {"registration": self, "event": self.event, "cancel_url": self.cancel_url},
             [Recipient(self.email, self.language)],
         )
+
+
+# --- Campaigns ------------------------------------------------------------------
+
+
+class CampaignQuerySet(models.QuerySet):
+    def open(self, *, today: date | None = None) -> "CampaignQuerySet":
+        """Campaigns whose deadline has not passed (the deadline day is still open)."""
+        return self.filter(deadline__gte=today or timezone.localdate())
+
+    def open_first(self, *, today: date | None = None) -> "CampaignQuerySet":
+        """Open campaigns first, the nearest deadline first; then closed ones, the latest
+        first."""
+        today = today or timezone.localdate()
+        return self.annotate(is_closed=Q(deadline__lt=today)).order_by(
+            "is_closed",
+            models.Case(models.When(deadline__gte=today, then=F("deadline"))).asc(),
+            F("deadline").desc(),
+            "title",
+            "pk",
+        )
+
+    def with_progress(self) -> "CampaignQuerySet":
+        """Annotate `addressee_count` and `answered_count` (CampaignAddresseeQuerySet.
+        with_answered), live from the database, in the query that reads the campaigns."""
+        addressees = CampaignAddressee.objects.filter(campaign=OuterRef("pk")).order_by()
+        answered = (
+            addressees.with_answered()
+            .filter(answered=True)
+            .values("campaign")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        total = addressees.values("campaign").annotate(n=Count("pk")).values("n")
+        return self.annotate(
+            addressee_count=Coalesce(Subquery(total), 0),
+            answered_count=Coalesce(Subquery(answered), 0),
+        )
+
+
+class Campaign(TimeStampedModel):
+    """A call to share ("Del en suksesshistorie"): a network, or the moderators, ask the
+    organisations it addresses for initiatives on some goals or focus areas by a deadline.
+    Each addressed organisation has answered once it leads or partners a published
+    initiative that answers the campaign."""
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    language = text_language_field()
+    text = models.TextField(_("text"), max_length=10000)
+    deadline = models.DateField(_("deadline"))
+    # The network that runs it; none for a campaign the moderators run for the whole bank.
+    network = models.ForeignKey(
+        Network,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("network"),
+    )
+    goals = models.ManyToManyField(
+        Goal, related_name="campaigns", blank=True, verbose_name=_("SDG goals")
+    )
+    focus_areas = models.ManyToManyField(
+        FocusArea, related_name="campaigns", blank=True, verbose_name=_("focus areas")
+    )
+    organisations = models.ManyToManyField(
+        Organisation,
+        through="CampaignAddressee",
+        related_name="addressed_by_campaigns",
+        blank=True,
+        verbose_name=_("addressed organisations"),
+    )
+    # The initiatives that answer it (Initiative.campaigns, through the reverse relation:
+    # the initiatives app never imports this one).
+    initiatives = models.ManyToManyField(
+        Initiative, related_name="campaigns", blank=True, verbose_name=_("initiatives")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-deadline", "title"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("networks:campaign", args=[self.slug])
+
+    @property
+    def is_open(self) -> bool:
+        """The deadline has not passed (CampaignQuerySet.open says the same)."""
+        return self.deadline >= timezone.localdate()
+
+    def is_managed_by(self, user) -> bool:
+        """Who runs the campaign: edits it, adds addressees and sees who has not answered.
+        A network's campaign: whoever manages the network (Network.is_managed_by), with a
+        confirmed e-mail address (what they do reaches every organisation asked); the
+        moderators' own campaign: moderators only."""
+        if self.network is None or can_moderate(user):
+            return can_moderate(user)
+        return email_confirmed(user) and self.network.is_managed_by(user)
+
+    def answered_initiatives(self) -> models.QuerySet:
+        """The published initiatives that answer the campaign: the only ones anybody sees."""
+        return self.initiatives.published()
+
+    def invite_after_commit(self) -> None:
+        """Once the change commits, mail the members of every addressed organisation not yet
+        invited (networks.tasks.invite_campaign_addressees); the request never waits for it."""
+        campaign_id = self.pk
+
+        def enqueue() -> None:
+            from networks.tasks import invite_campaign_addressees
+
+            # After the commit: a queue that is down must not fail the request that saved
+            # the campaign. Nobody is marked invited, so the admin's "send invitations"
+            # (or the next save) sends them later.
+            try:
+                invite_campaign_addressees.enqueue(campaign_id)
+            except Exception:
+                logger.exception("Could not queue the invitations of campaign %s", campaign_id)
+
+        transaction.on_commit(enqueue)
+
+
+class CampaignAddresseeQuerySet(models.QuerySet):
+    def with_answered(self) -> "CampaignAddresseeQuerySet":
+        """Annotate `answered`: the organisation leads or is a partner in a published
+        initiative that answers the campaign. Read live (Exists), so submitting, publishing
+        and withdrawing are right at once, with no counter to keep in step."""
+        answers = Initiative.objects.filter(
+            status=Initiative.Status.PUBLISHED, campaigns=OuterRef("campaign")
+        )
+        partnered = Participation.objects.filter(
+            organisation=OuterRef("organisation"),
+            initiative__status=Initiative.Status.PUBLISHED,
+            initiative__campaigns=OuterRef("campaign"),
+        )
+        return self.annotate(
+            answered=Exists(answers.filter(lead_organisation=OuterRef("organisation")))
+            | Exists(partnered)
+        )
+
+
+class CampaignAddressee(models.Model):
+    """An organisation a campaign asks; `invited_at` once its members were mailed, so an
+    organisation added later is invited without inviting the others twice."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="addressees", verbose_name=_("campaign")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="campaign_addresses",
+        verbose_name=_("organisation"),
+    )
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+
+    objects = CampaignAddresseeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name"]
+        verbose_name = _("addressed organisation")
+        verbose_name_plural = _("addressed organisations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "organisation"], name="campaign_addressee_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.campaign})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from networks import feeds, views
+from networks import campaigns, feeds, views
 
 app_name = "networks"
 
@@ -20,9 +20,19 @@ urlpatterns = [
     ),
     path("nettverk/<slug:slug>/", views.network_detail, name="network"),
     path("nettverk/<slug:slug>/bli-med/", views.network_join, name="network_join"),
+    # Campaigns.
+    path("nettverk/<slug:slug>/kampanjer/ny/", campaigns.campaign_create, name="campaign_create"),
+    path("kampanjer/", campaigns.campaign_list, name="campaign_list"),
+    path("kampanjer/<slug:slug>/", campaigns.campaign_detail, name="campaign"),
+    path("kampanjer/<slug:slug>/endre/", campaigns.campaign_edit, name="campaign_edit"),
     # Working groups.
     path("arbeidsgrupper/", views.working_group_list, name="working_group_list"),
     path("arbeidsgrupper/<slug:slug>/", views.working_group_detail, name="working_group"),
+    path(
+        "arbeidsgrupper/<slug:slug>/arsrapport/",
+        views.working_group_report,
+        name="working_group_report",
+    ),
     # Events, registration and calendars.
     path("arrangementer/", views.event_list, name="event_list"),
     # Before arrangementer/<slug>/, which would otherwise take these words as slugs.

@@ -34,7 +34,6 @@ from initiatives.models import (
     Initiative,
     Organisation,
     OrganisationMember,
-    can_moderate,
 )
 from initiatives.views import active_organisations, page_number, posted
 from networks.filters import EventFilter, NetworkFilter, WorkingGroupFilter, usable_filter_values
@@ -51,6 +50,8 @@ from networks.models import (
     WorkingGroupMember,
     request_network_membership,
 )
+from networks.reports import year_report
+from networks.statistics import network_figures
 
 # --- Networks and join requests ---------------------------------------------------
 
@@ -190,8 +191,14 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .with_next_event()
         .select_related("host_network")[:NETWORK_PAGE_LIMIT],
         "working_group_count": working_groups.count(),
+        # Its campaigns, open ones first, with their progress (one query).
+        "campaigns": network.campaigns.open_first().with_progress()[:NETWORK_PAGE_LIMIT],
         "this_year": this_year,
         "limit": NETWORK_PAGE_LIMIT,
+        # The members' initiatives and adoptions per year, the county's coverage.
+        "figures": network_figures(
+            network, [m.organisation_id for m in members], version=catalogue.version
+        ),
     }
     if request.user.is_authenticated:
         choices = join_choices(request.user, network)
@@ -238,15 +245,7 @@ def join_form(data: QueryDict | None, choices: dict) -> NetworkJoinForm:
 
 def may_decide(user, network: Network) -> bool:
     """Moderators, and active members of the network's coordinating organisation."""
-    if can_moderate(user):
-        return True
-    coordinating = network.coordinating_organisation
-    return (
-        coordinating is not None
-        and OrganisationMember.objects.active()
-        .filter(user=user, organisation=coordinating)
-        .exists()
-    )
+    return network.is_managed_by(user)
 
 
 # A person asks for a network or two at a time; more is a script filling the coordinators'
@@ -455,6 +454,25 @@ def working_group_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     }
     return render(request, "networks/workinggroup_detail.html", context)
+
+
+def working_group_report(request: HttpRequest, slug: str) -> HttpResponse:
+    """The group's year report for the network's board (networks.reports): public, as the
+    group's page is, and showing nothing that page does not. Printed with the browser."""
+    now = timezone.now()
+    group = get_object_or_404(
+        WorkingGroup.objects.with_progress(now=now).select_related(
+            "focus_area", "host_network", "host_organisation"
+        ),
+        slug=slug,
+    )
+    context = {
+        "report": year_report(group, now),
+        "report_date": timezone.localdate(now),
+        # The site's own address, as in e-mails: not whatever Host was asked for.
+        "report_url": f"{settings.SITE_URL}{request.path}",
+    }
+    return render(request, "networks/workinggroup_report.html", context)
 
 
 # --- Events, registration and calendars ------------------------------------------

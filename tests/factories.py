@@ -24,6 +24,7 @@ from initiatives.models import (
     Purpose,
 )
 from networks.models import (
+    Campaign,
     Event,
     EventRegistration,
     Membership,
@@ -144,6 +145,22 @@ def make_adoption(**overrides) -> Adoption:
     return Adoption.objects.create(**{**defaults, **overrides})
 
 
+def make_progress_report(**overrides):
+    """A progress report on a published initiative, with one indicator figure."""
+    from initiatives.models import IndicatorResult, ProgressReport
+
+    defaults = {
+        "phase": Initiative.Phase.RUNNING,
+        "status": ProgressReport.Status.ON_TRACK,
+        "done": "Vi veide matsvinnet i fire uker.",
+    }
+    if "initiative" not in overrides:
+        defaults["initiative"] = make_initiative(status=Initiative.Status.PUBLISHED)
+    report = ProgressReport.objects.create(**{**defaults, **overrides})
+    IndicatorResult.objects.create(report=report, indicator="Kilo matsvinn", value=12, unit="kg")
+    return report
+
+
 def make_org_member(**overrides) -> OrganisationMember:
     defaults = {}
     if "organisation" not in overrides:
@@ -226,6 +243,17 @@ def make_registration(**overrides) -> EventRegistration:
     if "event" not in overrides:
         defaults["event"] = make_event(registration=Event.Registration.OPEN)
     return EventRegistration.objects.create(**{**defaults, **overrides})
+
+
+def make_campaign(**overrides) -> Campaign:
+    """A moderators' campaign (no network) with a deadline a month ahead, addressing nobody."""
+    slug = overrides.pop("slug", unique("kampanje"))
+    defaults = {
+        "title": f"Kampanje {slug}",
+        "text": "Del en suksesshistorie.",
+        "deadline": timezone.localdate() + timedelta(days=30),
+    }
+    return Campaign.objects.create(slug=slug, **{**defaults, **overrides})
 
 
 def goal(number: int) -> Goal:

@@ -28,6 +28,7 @@ from initiatives.models import (
 )
 from networks.models import Event, EventRegistration, Membership
 from tests.factories import (
+    make_campaign,
     make_adoption,
     make_attachment,
     make_complete_initiative,
@@ -39,6 +40,7 @@ from tests.factories import (
     make_network,
     make_org_member,
     make_organisation,
+    make_progress_report,
     make_registration,
     make_user,
 )
@@ -138,6 +140,8 @@ class World:
         )
         self.open_network = make_network(slug="apent-nettverk")
         self.event = make_event(slug="webinar", registration=Event.Registration.OPEN)
+        self.report = make_progress_report(initiative=self.published, written_by=author)
+        self.campaign = make_campaign(slug="kampanje", network=self.network)
         self.registration = make_registration(event=self.event)
 
     def login(self, client, role: str) -> None:
@@ -319,6 +323,51 @@ CELLS = [
         lambda w: {"name": "Kari", "email": "kari@example.org", "message": "Hei!"},
         "login done 403 done done done done",
     ),
+    # --- Progress reports: the lead organisation's confirmed members, published only;
+    # feedback on an adoption: the adopting organisation's (B's) ---
+    (
+        "write report",
+        "get",
+        lambda w: reverse("initiatives:report_create", args=[w.published.slug]),
+        None,
+        "login 403 403 403 200 403 403",
+    ),
+    (
+        "write report on a draft",
+        "get",
+        lambda w: reverse("initiatives:report_create", args=[w.draft.slug]),
+        None,
+        "login 404 403 404 404 404 404",
+    ),
+    (
+        "edit report",
+        "post",
+        lambda w: reverse("initiatives:report_edit", args=[w.published.slug, w.report.pk]),
+        lambda w: {},
+        "login 403 403 403 200 403 403",
+    ),
+    (
+        "adoption feedback",
+        "post",
+        lambda w: reverse("initiatives:adoption_feedback", args=[w.published.slug, w.adoption.pk]),
+        lambda w: {"outcome": "worked", "effect": "Mindre svinn.", "note": "Endret notat."},
+        "login 403 403 done 403 403 403",
+    ),
+    # --- Campaigns: those who run the network (A's confirmed members) and moderators ---
+    (
+        "start campaign",
+        "get",
+        lambda w: reverse("networks:campaign_create", args=[w.network.slug]),
+        None,
+        "login 403 403 403 200 200 200",
+    ),
+    (
+        "edit campaign",
+        "post",
+        lambda w: reverse("networks:campaign_edit", args=[w.campaign.slug]),
+        lambda w: {},
+        "login 403 403 403 200 200 200",
+    ),
     # --- Networks ---
     (
         "ask to join network",
@@ -486,6 +535,7 @@ PUBLIC_READ_ONLY = {
     "networks:network",
     "networks:working_group_list",
     "networks:working_group",
+    "networks:working_group_report",
     "networks:event_list",
     "networks:event_past_list",
     "networks:event",
@@ -524,6 +574,10 @@ PUBLIC_READ_ONLY = {
     # The statistics page and its CSV (tests/initiatives/test_statistics.py).
     "initiatives:statistics",
     "initiatives:statistics_csv",
+    # Campaigns (tests/networks/test_campaigns.py: who has not answered shows to their
+    # managers only).
+    "networks:campaign_list",
+    "networks:campaign",
     "open_data",
     "dcat_catalogue",
     "dcat_turtle",
@@ -534,6 +588,8 @@ PUBLIC_READ_ONLY = {
 COVERED_ELSEWHERE = {
     "networks:event_register": "tests/networks/test_registration.py",
     "networks:registration_cancel": "tests/networks/test_event_registration_views.py",
+    # The reminder's "still current" link: whoever holds it (signed, expiring, once).
+    "initiatives:still_current": "tests/initiatives/test_freshness.py",
 }
 
 

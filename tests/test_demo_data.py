@@ -58,7 +58,10 @@ def test_demo_initiatives_are_published_and_varied(demo_data):
     initiatives = Initiative.objects.published()
 
     assert initiatives.count() >= 12
-    assert initiatives.count() == Initiative.objects.count()
+    # All but the campaign's answer that waits for review (it does not count yet).
+    assert list(Initiative.objects.exclude(pk__in=initiatives).values_list("slug", "status")) == [
+        ("matsvinn-i-sykehjemmene-malvik", "submitted")
+    ]
     assert initiatives.values("goals").distinct().count() >= 8
     assert initiatives.values("purposes").distinct().count() == 5
     assert initiatives.values("actor_types").distinct().count() >= 6
@@ -161,7 +164,7 @@ def test_demo_images_are_drawn_and_pass_the_upload_checks(demo_data):
 
 
 def test_demo_dates_spread_over_the_years(demo_data):
-    initiatives = Initiative.objects.all()
+    initiatives = Initiative.objects.published()
     now = timezone.now()
 
     assert {i.published_at.year for i in initiatives} >= {2023, 2024, 2025, 2026}

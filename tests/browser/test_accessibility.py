@@ -302,6 +302,9 @@ GATHERING_PAGES = {
         "/arbeidsgrupper/?focus_area=food-and-food-waste", shows=".wg-card"
     ),
     "working-group": Visit("/arbeidsgrupper/{group}/", shows=".wg-events"),
+    "working-group-report": Visit(
+        "/arbeidsgrupper/{group}/arsrapport/", shows=".wg-report__summary"
+    ),
     # Events.
     "event-list": Visit("/arrangementer/", shows=".event-card .ds-tag"),
     "event-list-filtered": Visit(

@@ -81,7 +81,7 @@ def test_parameters_show_where_type_allowed_values_and_default(client):
     names = re.findall(
         r'<th scope="row"><code>([a-z_]+)</code></th>\s*<td data-label="In">query string</td>', html
     )
-    assert names == ["goal", "target", "purpose", "actor_type", "group", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted", "q", "sort", "page", "page_size", "lang"]  # fmt: skip
+    assert names == ["goal", "target", "purpose", "actor_type", "group", "focus_area", "tag", "county", "municipality", "phase", "involvement", "adopted", "updated", "campaign", "q", "sort", "page", "page_size", "lang"]  # fmt: skip
     assert "<code>string[]</code>" in html
     phases = "".join(f"<code>{value}</code>, " for value in Initiative.Phase.values)[:-2]
     assert f"Allowed values: {phases}" in html

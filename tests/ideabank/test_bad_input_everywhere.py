@@ -1,7 +1,7 @@
 """Issue 11, point 8: a NUL byte (which PostgreSQL text cannot hold) is 400 on every page,
 the admin included, and e-mails are plain text, never HTML-escaped."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -107,6 +107,7 @@ class Anything:
     slug = "a-slug"
     starts_at = datetime(2026, 5, 1, 10, tzinfo=UTC)
     ends_at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    deadline = date(2026, 6, 1)
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -121,7 +122,7 @@ class Anything:
 
 
 def context() -> dict:
-    things = ["initiative", "event", "membership", "organisation", "network", "person"]
+    things = ["initiative", "event", "membership", "organisation", "network", "person", "campaign"]
     texts = ["editor", "reason", "message", "name", "email", "site", "title", "site_name"]
     return {
         **{key: Anything() for key in things},
@@ -132,6 +133,19 @@ def context() -> dict:
         "uid": "MQ",
         "token": "abc-123",
         "valid_days": 2,
+        # The freshness reminders (initiatives/freshness.py).
+        "reminder": Anything(),
+        "last_update": datetime(2025, 5, 1, 10, tzinfo=UTC),
+        "link_days": 60,
+        "stale_months": 18,
+        "reminders": [
+            {
+                "initiative": Anything(),
+                "reminder": Anything(),
+                "token": "abc-123",
+                "last_update": datetime(2025, 5, 1, 10, tzinfo=UTC),
+            }
+        ],
     }
 
 

@@ -119,8 +119,9 @@ def test_a_rolled_back_change_takes_its_mails_with_it(
 
 
 def test_the_mail_waits_in_the_outbox_until_the_commit(django_capture_on_commit_callbacks):
+    initiative = make_initiative()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        send_to("email/initiative_submitted", {"initiative": make_initiative()}, ["a@example.org"])
+        send_to("email/initiative_submitted", {"initiative": initiative}, ["a@example.org"])
 
     mail = OutgoingMail.objects.get()
     assert (mail.status, mail.attempts, mail.to) == ("waiting", 0, "a@example.org")

@@ -34,11 +34,13 @@ from initiatives.models import (
     Organisation,
     OrganisationMember,
     Participation,
+    ProgressReport,
     Purpose,
     SearchSynonym,
     Target,
 )
 from networks.models import (
+    Campaign,
     Event,
     EventRegistration,
     Membership,
@@ -52,6 +54,7 @@ from tests.factories import (
     make_actor_type,
     make_adoption,
     make_attachment,
+    make_campaign,
     make_complete_initiative,
     make_confirmed_user,
     make_event,
@@ -64,6 +67,7 @@ from tests.factories import (
     make_organisation,
     make_participation,
     make_presentation,
+    make_progress_report,
     make_purpose,
     make_registration,
     make_status_change,
@@ -106,6 +110,8 @@ MAKE_ONE = {
     InitiativeLink: make_link,
     Attachment: make_attachment,
     Adoption: make_adoption,
+    ProgressReport: make_progress_report,
+    Campaign: make_campaign,
     Network: make_network,
     Membership: make_membership,
     WorkingGroup: make_working_group,
@@ -151,6 +157,10 @@ def allowed_actions(model, role: str) -> set[str]:
         by_model = MODERATORS_MIGRATION.PERMISSIONS.get(model._meta.app_label, {})
         actions = set(by_model.get(model._meta.model_name, ()))
         if model is SearchSynonym:  # given by initiatives/migrations/0013_search_synonyms.py
+            actions = set(MODERATORS_MIGRATION.ALL)
+        if model is ProgressReport:  # given by initiatives/migrations/0014_…
+            actions = set(MODERATORS_MIGRATION.ALL)
+        if model is Campaign:  # given by networks/migrations/0009_campaigns.py
             actions = set(MODERATORS_MIGRATION.ALL)
     return actions - ADMIN_REFUSES.get(model, set())
 
@@ -340,7 +350,22 @@ def test_moderators_group_holds_exactly_the_table_permissions():
 
     # initiatives/migrations/0013_search_synonyms.py adds the synonym list to the table.
     synonyms = {("initiatives", f"{action}_searchsynonym") for action in MODERATORS_MIGRATION.ALL}
-    assert held == set(MODERATORS_MIGRATION.codenames()) | synonyms
+    # initiatives/migrations/0014_progress_reports_freshness.py adds progress reports.
+    progress = {
+        ("initiatives", f"{action}_{model}")
+        for model in ("progressreport", "indicatorresult")
+        for action in MODERATORS_MIGRATION.ALL
+    }
+    # networks/migrations/0009_campaigns.py adds campaigns.
+    campaigns = {
+        ("networks", f"{action}_{model}")
+        for model in ("campaign", "campaignaddressee")
+        for action in MODERATORS_MIGRATION.ALL
+    }
+    reminders = {("initiatives", "view_freshnessreminder")}
+    assert (
+        held == set(MODERATORS_MIGRATION.codenames()) | synonyms | progress | campaigns | reminders
+    )
     assert {app for app, _ in held} == {"initiatives", "networks", "taggit"}
 
 

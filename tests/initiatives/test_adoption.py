@@ -403,7 +403,9 @@ def test_initiative_page_for_a_member_query_count_does_not_grow(
     engine()  # built once per process; each request then reads its change log once
 
     # The profile among them: an unconfirmed address is told to confirm (test_prompts.py).
-    with django_assert_num_queries(21):
+    # Three for progress reports: the reports, whether they may write one, and the adoptions
+    # they may give feedback on (tests/initiatives/test_progress_reports.py).
+    with django_assert_num_queries(24):
         response = client.get(initiative.get_absolute_url())
 
     assert len(response.context["initiative"].adoptions.all()) == adoptions

@@ -23,8 +23,9 @@ CREATE = "/en/del-tiltak/"
 # relations, the choices of each field (read once for all rows), similar initiatives.
 CREATE_GET = 14
 CREATE_POST = 22
-EDIT_GET = 28
-EDIT_POST = 37
+# Editing also reads the campaigns the initiative answers.
+EDIT_GET = 29
+EDIT_POST = 38
 
 
 def member_of(count: int):

@@ -500,8 +500,10 @@ def populate(network: Network, items: int) -> None:
 # members; sub-groups and their members; the members' ids and their initiatives (counted
 # by the engine); presentations and their count; upcoming events and their count; past
 # events and their count; working groups with their progress, their next events, and
-# their count.
-PAGE_QUERIES = 18
+# their count; the members' initiatives and adoptions per year (networks.statistics; the
+# county's coverage is one more, for a regional network only); its campaigns with their
+# progress.
+PAGE_QUERIES = 21
 
 
 @pytest.mark.parametrize("items", [1, 20])

@@ -18,7 +18,13 @@ ideabank.benchmark_urls, which adds a bare floor page and a naive baseline list
    baseline's search and list pages: the ratio of requests per second;
 5. withdraws and resubmits one initiative in this process, publishes it over
    HTTP as a moderator through the admin's review page, and times that request
-   and the first visit of ten new facet combinations right after it.
+   and the first visit of ten new facet combinations right after it;
+6. the statistics page while the catalogue changes: this process reports an
+   adoption every few seconds while visitors ask /statistikk/ in both
+   languages without pause, first with no task worker (the naive way: the first
+   visitor after a change counts the figures), then with the site's worker
+   (`manage.py worker`), which counts them after each change. The adoptions
+   are deleted afterwards.
 
 Times are wall-clock on the client (standard library only: http.client, one
 connection per thread, kept alive when the server allows; gunicorn's sync
@@ -53,6 +59,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 import django
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.models import Count
@@ -60,8 +67,10 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from initiatives import engine as engine_module
+from initiatives import statistics
 from initiatives.management.commands.benchmark import percentile
-from initiatives.models import Initiative, Organisation
+from initiatives.models import Adoption, Initiative, Organisation
 
 BENCHMARK_URLCONF = "ideabank.benchmark_urls"
 URLCONF_VARIABLE = "IDEABANK_ROOT_URLCONF"  # read by ideabank/settings.py
@@ -77,6 +86,12 @@ FIRST_VISIT_TARGET_MS = 150.0
 STATISTICS_TARGET_MS = 150.0  # issue 14: the statistics page's p95
 MEMORY_TARGET_MB = 400.0
 FIRST_VISITS = 10
+# The statistics phase: catalogue changes, seconds between them, visitors at once.
+STATISTICS_CHANGES = 15
+STATISTICS_CHANGE_EVERY = 3.0
+STATISTICS_VISITORS = 2
+# A statistics visit slower than this counted the figures itself (cached: ~10 ms).
+STATISTICS_SLOW_MS = 150.0
 
 # Page types, in the order of the tables.
 FLOOR = "floor /om/"
@@ -829,6 +844,43 @@ class Server:
             return ""
 
 
+class Worker:
+    """The site's task worker (`manage.py worker`) with the server's settings, in a subprocess."""
+
+    def __init__(self, environment: dict[str, str], folder: Path) -> None:
+        self.environment = environment
+        self.log_path = folder / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "worker",
+                "--interval",
+                "0.2",
+            ],  # fmt: skip
+            env=self.environment,
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()  # the worker finishes its task, then stops
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 # --- The command ----------------------------------------------------------------------------
 
 
@@ -849,6 +901,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=0, help="Port on 127.0.0.1 (default: a free one).")  # fmt: skip
         parser.add_argument("--seed", type=int, default=None, help="Random seed for the URLs; default: chosen and printed.")  # fmt: skip
         parser.add_argument("--skip-publication", action="store_true", help="Leave the database alone: no withdraw and publish.")  # fmt: skip
+        parser.add_argument("--skip-statistics-changes", action="store_true", help="Leave out the statistics page under catalogue changes (phase 6).")  # fmt: skip
         parser.add_argument("--check", action="store_true", help="Exit with an error when a target is missed.")  # fmt: skip
 
     def handle(self, *args, **options) -> None:
@@ -901,6 +954,8 @@ class Command(BaseCommand):
             self.phase_compare(server.port, compared, concurrency, options["duration"])
             if not options["skip_publication"]:
                 self.phase_publication(server.port, builder, first_visits)
+            if not options["skip_statistics_changes"]:
+                self.phase_statistics_changes(server, builder, folder)
             self.report_memory(server)
         finally:
             server.stop()
@@ -1146,6 +1201,108 @@ class Command(BaseCommand):
                 initiative.submit(by=None)
             initiative.publish(by=moderator)
         self.stderr.write(f"Published “{initiative.title}” again in-process after a failure.")
+
+    def phase_statistics_changes(self, server: "Server", builder: UrlBuilder, folder: Path) -> None:
+        self.say(
+            f"\n5. The statistics page while the catalogue changes: an adoption reported every "
+            f"{STATISTICS_CHANGE_EVERY:.0f} s, {STATISTICS_CHANGES} times, visitors asking the "
+            f"page in nb and en at {STATISTICS_VISITORS} connections throughout."
+        )
+        made: list[int] = []
+        worker = Worker(server.environment, folder)
+        try:
+            # Without a worker the changes made here must not queue warming tasks for later.
+            engine_module.catalogue_changed.disconnect(dispatch_uid="statistics-warm")
+            naive = self.statistics_under_changes(server.port, builder, made)
+            engine_module.catalogue_changed.connect(
+                statistics.queue_warming, dispatch_uid="statistics-warm"
+            )
+            worker.start()
+            self.wait_for_warm_worker(server.port, builder)
+            warmed = self.statistics_under_changes(server.port, builder, made)
+        finally:
+            worker.stop()
+            Adoption.objects.filter(pk__in=made).delete()
+        for name, timing in (
+            ("no worker (first visitor counts)", naive),
+            ("with the worker", warmed),
+        ):
+            slow = sum(ms > STATISTICS_SLOW_MS for ms in timing.samples)
+            self.say(
+                f"   {name:<34} {len(timing.samples):>5} visits  p50 {timing.p(0.5):7.1f}  "
+                f"p95 {timing.p(0.95):7.1f}  max {max(timing.samples):7.1f} ms  "
+                f"slower than {STATISTICS_SLOW_MS:.0f} ms: {slow}  errors {timing.errors}"
+            )
+        self.checks.append(
+            Check(
+                "statistics under changes, p95",
+                f"{warmed.p(0.95):.1f} ms",
+                f"≤ {STATISTICS_TARGET_MS:.0f} ms",
+                warmed.p(0.95) <= STATISTICS_TARGET_MS and not warmed.errors,
+            )
+        )
+
+    def statistics_under_changes(self, port: int, builder: UrlBuilder, made: list[int]) -> Timing:
+        """Visitors ask the statistics page without pause while this thread reports an
+        adoption every STATISTICS_CHANGE_EVERY seconds; their timings."""
+        with translation.override("en"):
+            english = reverse("initiatives:statistics")
+        urls = [builder.statistics_url, english]
+        done = threading.Event()
+        responses: list[Response] = []
+
+        def visitor(offset: int) -> None:
+            client = HttpClient(port)
+            n = offset
+            while not done.is_set():
+                responses.append(client.fetch(STATISTICS, urls[n % 2]))
+                n += 1
+            client.close()
+
+        threads = [
+            threading.Thread(target=visitor, args=(n,), daemon=True)
+            for n in range(STATISTICS_VISITORS)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in range(STATISTICS_CHANGES):
+                time.sleep(STATISTICS_CHANGE_EVERY)
+                made.append(self.report_adoption(builder))
+            time.sleep(STATISTICS_CHANGE_EVERY)
+        finally:
+            done.set()
+            for thread in threads:
+                thread.join()
+        return Timing.of(STATISTICS, responses, judged=False)
+
+    def report_adoption(self, builder: UrlBuilder) -> int:
+        """An approved organisation reports that it took up a published initiative."""
+        organisations = Organisation.objects.approved()
+        while True:
+            initiative_id = builder.rng.choice(builder.ids)
+            organisation = organisations.order_by("?").values_list("pk", flat=True).first()
+            if not Adoption.objects.filter(
+                initiative_id=initiative_id, organisation_id=organisation
+            ).exists():
+                adoption = Adoption.objects.create(
+                    initiative_id=initiative_id,
+                    organisation_id=organisation,
+                    note="crowd_benchmark",
+                )
+                return adoption.pk
+
+    def wait_for_warm_worker(self, port: int, builder: UrlBuilder) -> None:
+        """The worker builds its engine on its first task: let that happen before timing."""
+        statistics.queue_warming()  # outside a transaction: queued at once
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if not cache.get(statistics.WARMING_QUEUED_KEY):
+                # Started; give it the time a warm count takes at most.
+                time.sleep(5)
+                return
+            time.sleep(0.5)
+        raise CommandError("The task worker did not start the statistics warming.")
 
     # --- the end ----------------------------------------------------------------------------
 

@@ -251,6 +251,7 @@ ADOPTION_NOTES = [
     "Vi startet med én skole og utvider nå.",
 ]
 YEARS_BACK = 5
+FRESH_YEARS = 3  # owner_updated_at spread over this many years (some stale, some not)
 ORGS_PER_INITIATIVES = 250  # one organisation per this many initiatives ...
 ORG_LIMITS = (12, 400)  # ... within these bounds
 DELETE_CHUNK = 5000
@@ -551,6 +552,11 @@ class Command(BaseCommand):
             if rng.random() < 0.5
         }
         created = published - timedelta(weeks=rng.randint(0, 8), hours=rng.randint(2, 72))
+        # The owners' last update (freshness): at some moment in the last FRESH_YEARS, never
+        # before the publication. Drawn from its own generator, so every other value stays
+        # what the seed gave before.
+        fresh_from = max(published, self.today - timedelta(days=FRESH_YEARS * 365))
+        owner_updated = fresh_from + (self.today - fresh_from) * random.Random(number).random()
         initiative = Initiative(
             created=created,
             updated=published,
@@ -562,6 +568,7 @@ class Command(BaseCommand):
             # Set directly: this is bulk set-up data, not a moderation move (no history, no e-mail).
             status=Initiative.Status.PUBLISHED,
             published_at=published,
+            owner_updated_at=owner_updated,
             submitted_at=created + (published - created) / 2,
             lead_organisation_id=lead["pk"],
             involvement=rng.choice(INVOLVEMENTS),

@@ -16,7 +16,8 @@ file already stored is kept and a second load writes nothing new.
 
 import functools
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -34,17 +35,21 @@ from initiatives.models import (
     County,
     FocusArea,
     Goal,
+    IndicatorResult,
     Initiative,
     InitiativeLink,
     InitiativeStatusChange,
     Municipality,
     Organisation,
     Participation,
+    ProgressReport,
     Purpose,
     Target,
 )
 from networks.management import demo_files
 from networks.models import (
+    Campaign,
+    CampaignAddressee,
     Event,
     Membership,
     Network,
@@ -115,6 +120,8 @@ class Command(BaseCommand):
                 self.load_working_group(item)
             for item in data.get("events", []):
                 self.load_event(item)
+            for item in data.get("campaigns", []):
+                self.load_campaign(item)
             # Titles, tags and partners may have changed: refresh what search reads.
             Initiative.objects.filter(slug__in=self.initiatives).refresh_search_vectors()
             engine.everything_changed()
@@ -222,7 +229,17 @@ class Command(BaseCommand):
             obj, _ = Adoption.objects.update_or_create(
                 initiative=initiative,
                 organisation=self.organisation(adoption["organisation"]),
-                defaults={"note": adoption.get("note", "")},
+                defaults={
+                    "note": adoption.get("note", ""),
+                    # How it went for the adopter (issue 14), if the file tells.
+                    "outcome": adoption.get("outcome", ""),
+                    "effect": adoption.get("effect", ""),
+                    "feedback_at": (
+                        as_datetime(adoption["feedback_at"])
+                        if adoption.get("feedback_at")
+                        else None
+                    ),
+                },
             )
             if adoption.get("date"):
                 when = as_datetime(adoption["date"])
@@ -230,6 +247,8 @@ class Command(BaseCommand):
             adoptions.append(obj.pk)
         # Only demo adoptions (no reporter) are pruned; those people reported locally stay.
         initiative.adoptions.filter(reported_by=None).exclude(pk__in=adoptions).delete()
+
+        self.load_progress_reports(initiative, item.get("progress_reports", []))
 
         # Before the moves, so that a new initiative's history holds its files from the start.
         for attachment in item.get("attachments", []):
@@ -240,11 +259,49 @@ class Command(BaseCommand):
         if created:
             # Through the real moves, so the history reads as it would for a real submission.
             initiative.submit(by=None)
-            initiative.publish(by=None, note="Demo data")
+            # One waits for review (a campaign's answer that does not count yet).
+            if item.get("status") != Initiative.Status.SUBMITTED:
+                initiative.publish(by=None, note="Demo data")
         # Only as the demo left it: one moved since (on a local database) keeps its dates.
         if item.get("dates") and initiative.status == Initiative.Status.PUBLISHED:
             self.date_initiative(initiative, item["dates"])
+        elif item.get("dates") and initiative.status == Initiative.Status.SUBMITTED:
+            created, submitted = (
+                as_datetime(item["dates"][key]) for key in ("created", "submitted")
+            )
+            Initiative.objects.filter(pk=initiative.pk).update(
+                created=created, updated=submitted, submitted_at=submitted
+            )
         self.initiatives[item["slug"]] = initiative
+
+    @staticmethod
+    def load_progress_reports(initiative: Initiative, items: list[dict]) -> None:
+        """The owners' progress reports, matched on their date, and their figures, on the
+        indicator's name. Only demo reports (no writer) are pruned."""
+        reports = []
+        for item in items:
+            report, _ = ProgressReport.objects.update_or_create(
+                initiative=initiative,
+                reported_on=as_date(item["reported_on"]),
+                written_by=None,
+                defaults=pick(item, "phase", "status", "done", "results", "lessons"),
+            )
+            report.full_clean()
+            rows = []
+            for row in item.get("indicators", []):
+                result, _ = IndicatorResult.objects.update_or_create(
+                    report=report,
+                    indicator=row["indicator"],
+                    defaults={
+                        "value": Decimal(row["value"]) if row.get("value") else None,
+                        "unit": row.get("unit", ""),
+                        "note": row.get("note", ""),
+                    },
+                )
+                rows.append(result.pk)
+            report.indicator_results.exclude(pk__in=rows).delete()
+            reports.append(report.pk)
+        initiative.progress_reports.filter(written_by=None).exclude(pk__in=reports).delete()
 
     def load_attachment(self, initiative: Initiative, item: dict) -> None:
         """A generated PDF, matched on its title. Attachments the file does not list are
@@ -289,12 +346,19 @@ class Command(BaseCommand):
         created, submitted, published, updated = (
             as_datetime(dates[key]) for key in ("created", "submitted", "published", "updated")
         )
+        # The owners' last update (freshness): the last change, or a later progress report.
+        # The demo's dates are fixed, so its oldest entries show "not updated since".
+        reported = initiative.progress_reports.order_by("-reported_on").first()
+        owner_updated = updated
+        if reported is not None:
+            owner_updated = max(updated, as_datetime(f"{reported.reported_on}T12:00"))
         Initiative.objects.filter(pk=initiative.pk).update(
             created=created,
             updated=updated,
             submitted_at=submitted,
             published_at=published,
             reviewed_at=published,
+            owner_updated_at=owner_updated,
         )
         moves = InitiativeStatusChange.objects.filter(initiative=initiative, changed_by=None)
         moves.filter(to_status=Initiative.Status.SUBMITTED).update(created=submitted)
@@ -346,6 +410,36 @@ class Command(BaseCommand):
             members.append(membership.pk)
         network.memberships.exclude(pk__in=members).delete()
         self.networks[item["slug"]] = network
+
+    def load_campaign(self, item: dict) -> None:
+        """A campaign, its addressees (every approved organisation of an actor type in a
+        county, as the campaign form resolves them) and the initiatives that answer it. The
+        deadline is set when the campaign is first made, so it is open for a while; a second
+        load keeps it. Nobody is invited: the demo's organisations have no members."""
+        campaign, _ = Campaign.objects.update_or_create(
+            slug=item["slug"],
+            defaults={
+                **pick(item, "title", "language", "text"),
+                "network": self.loaded(self.networks, item.get("network"), "network"),
+            },
+            create_defaults={
+                **pick(item, "title", "language", "text"),
+                "network": self.loaded(self.networks, item.get("network"), "network"),
+                "deadline": timezone.localdate() + timedelta(days=item["deadline_in_days"]),
+            },
+        )
+        campaign.full_clean()
+        campaign.goals.set(self.all_of(Goal, "number", item.get("goals", [])))
+        campaign.focus_areas.set(self.by_slug(FocusArea, item.get("focus_areas", [])))
+        rule = item["addressees"]
+        addressed = Organisation.objects.approved().filter(
+            actor_type__slug=rule["actor_type"], municipality__county__number=rule["county"]
+        )
+        for organisation in addressed:
+            CampaignAddressee.objects.get_or_create(campaign=campaign, organisation=organisation)
+        campaign.initiatives.set(
+            [self.loaded(self.initiatives, slug, "initiative") for slug in item["initiatives"]]
+        )
 
     def load_working_group(self, item: dict) -> None:
         group, _ = WorkingGroup.objects.update_or_create(
