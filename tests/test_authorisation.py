@@ -28,9 +28,9 @@ from initiatives.models import (
 )
 from networks.models import Event, EventRegistration, Membership
 from tests.factories import (
-    make_campaign,
     make_adoption,
     make_attachment,
+    make_campaign,
     make_complete_initiative,
     make_confirmed_user,
     make_event,

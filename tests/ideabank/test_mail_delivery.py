@@ -20,7 +20,6 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django_tasks_db.management.commands import db_worker
 
 from ideabank.email import Recipient, send_to
 from ideabank.models import OutgoingMail, PeriodicJob, Profile
@@ -36,6 +35,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
+from tests.worker import run_worker, use_database_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -68,30 +68,13 @@ def smtp(settings, monkeypatch):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
     settings.SITE_URL = "https://idebanken.example"
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    # The worker closes stale connections between tasks; inside the test's transaction
-    # that would close the connection the test is using.
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    use_database_queue(settings, monkeypatch)
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     inbox.start = controller.start
     yield inbox
     if controller._thread is not None:
         controller.stop()
-
-
-def run_worker() -> None:
-    """The worker as `manage.py worker` runs it, until the queue has nothing ready."""
-    db_worker.Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
 
 
 def user_in(language: str, **fields):

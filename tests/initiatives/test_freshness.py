@@ -10,7 +10,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_tasks_db.management.commands import db_worker
 
 from ideabank.models import OutgoingMail, PeriodicJob, Profile
 from ideabank.tasks import enqueue_due_periodic_tasks
@@ -30,6 +29,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
+from tests.worker import run_worker, use_database_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -171,25 +171,13 @@ def test_the_marker_costs_no_query(client, url):
 def worker(settings, monkeypatch):
     """The real database queue, and a function that lets the periodic jobs fall due and
     runs the worker until nothing is left (mail lands in `mailoutbox`)."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    use_database_queue(settings, monkeypatch)
     settings.SITE_URL = "https://idebanken.example"
-    # The worker closes stale connections between tasks; inside the test's transaction
-    # that would close the connection the test is using.
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     def run() -> list[str]:
         PeriodicJob.objects.update(next_run_at="2000-01-01T00:00Z")
         enqueued = enqueue_due_periodic_tasks()
-        db_worker.Worker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test-worker",
-            excluded_queue_names=[],
-        ).run()
+        run_worker()
         return enqueued
 
     return run

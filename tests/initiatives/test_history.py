@@ -849,6 +849,9 @@ def test_mark_reviewed_waits_for_a_change_being_saved_and_then_refuses():
         try:
             mine = Initiative.objects.get(pk=initiative.pk)
             with history.change(mine, by=None, comment=history.EDITED):
+                # Saved means committed: first of the commit's callbacks (the others, such
+                # as queueing the statistics' recount, may take a while in a test).
+                transaction.on_commit(saved.set)
                 mine.summary = "Lagres mens moderatoren ser på."
                 mine.save()
                 editing.set()

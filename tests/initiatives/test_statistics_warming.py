@@ -6,10 +6,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from django_tasks_db.models import DBTaskResult
 
 from initiatives import engine, statistics, tasks
 from initiatives.models import Initiative
 from tests.factories import make_adoption, make_initiative, make_moderator
+from tests.worker import run_worker, use_database_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -115,13 +117,7 @@ def test_warming_reads_changes_made_by_another_process():
 def test_the_worker_warms_from_the_database_queue(
     settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from django_tasks_db.management.commands import db_worker
-    from django_tasks_db.models import DBTaskResult
-
-    from tests.ideabank.test_mail_delivery import run_worker
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    use_database_queue(settings, monkeypatch)
     initiative = make_initiative(status=Initiative.Status.SUBMITTED)
 
     with django_capture_on_commit_callbacks(execute=True):
