@@ -163,8 +163,12 @@ def figures() -> Figures:
     found = cache.get_many([key, latest, WARMING_QUEUED_KEY, WARMING_KEY])
     if key in found:
         return found[key]
-    if latest in found and (WARMING_QUEUED_KEY in found or WARMING_KEY in found):
-        return found[latest]
+    if latest in found:
+        counted_at, counted = found[latest]
+        # The worker is counting this version, or has counted a newer one than this
+        # process's engine has read yet (it reads the change log every ENGINE_POLL_SECONDS).
+        if WARMING_QUEUED_KEY in found or WARMING_KEY in found or counted_at >= current.version:
+            return counted
     return _count(current)
 
 
@@ -180,7 +184,7 @@ def _keys(version: int) -> tuple[str, str]:
 def _count(current) -> Figures:
     counted = _figures(current)
     key, latest = _keys(current.version)
-    cache.set_many({key: counted, latest: counted}, CACHE_SECONDS)
+    cache.set_many({key: counted, latest: (current.version, counted)}, CACHE_SECONDS)
     return counted
 
 

@@ -67,6 +67,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from ideabank.models import profile_for
 from initiatives import engine as engine_module
 from initiatives import statistics
 from initiatives.management.commands.benchmark import percentile
@@ -1139,6 +1140,8 @@ class Command(BaseCommand):
         if created:
             submitter.set_unusable_password()
             submitter.save(update_fields=["password"])
+        # Only a confirmed address sends for review (Initiative.submit).
+        profile_for(submitter).confirm_email()
         candidates = (
             Initiative.objects.published()
             .filter(lead_organisation__status=Organisation.Status.APPROVED)

@@ -621,9 +621,11 @@ class Command(BaseCommand):
 
     @property
     def today(self) -> datetime:
-        # Noon today, so a run's dates do not depend on the time of day it starts.
+        # The start of today, so a run's dates do not depend on the time of day it starts
+        # and none lies ahead: a publication made after the run is the newest, as in life
+        # (the facet engine places it without a rebuild).
         if not hasattr(self, "_today"):
-            self._today = timezone.make_aware(datetime.combine(date.today(), clock(12)))
+            self._today = timezone.make_aware(datetime.combine(date.today(), clock(0)))
         return self._today
 
     def municipality(self, pk: int) -> Municipality:
