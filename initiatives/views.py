@@ -137,8 +137,9 @@ def understood(data: QueryDict, fixed: dict[str, str], version: int) -> Understo
     filter_data = data.copy()
     for name, value in fixed.items():
         filter_data[name] = value
-    # Per catalogue version too: a tag new since may make an old "not understood" valid.
-    key = f"initiatives:understood:{version}:{translation.get_language()}:{list_state(filter_data, fixed)}"  # fmt: skip
+    # Per catalogue and reference-data version too: a tag, goal or campaign new since may
+    # make an old "not understood" valid (a campaign's save moves the reference version).
+    key = f"initiatives:understood:{version}:{reference_version()}:{translation.get_language()}:{list_state(filter_data, fixed)}"  # fmt: skip
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -300,3 +300,14 @@ def test_the_list_with_both_facets_has_a_fixed_query_count(client, django_assert
         response = client.get(url)
 
     assert response.context["paginator"].count == items
+
+
+def test_a_campaign_made_after_its_address_was_asked_for_is_understood(client):
+    before = client.get("/en/tiltak/", {"campaign": "ny-kampanje"})  # not there yet
+
+    make_campaign(slug="ny-kampanje", title="Ny kampanje")
+    after = client.get("/en/tiltak/", {"campaign": "ny-kampanje"})
+
+    assert [str(m) for m in before.context["messages"]][0].startswith("The filter")
+    assert list(after.context["messages"]) == []
+    assert after.context["facets_chosen"]
