@@ -258,6 +258,13 @@ class OrganisationQuerySet(models.QuerySet):
         """Organisations users proposed that wait for a moderator (the moderators' desk)."""
         return self.filter(status=Organisation.Status.PROPOSED)
 
+    def acting_for(self, user) -> "OrganisationQuerySet":
+        """Approved organisations `user` is an active member of: those they may act for in
+        public (adopt, join a network, write to a contact in their name)."""
+        return self.approved().filter(
+            memberships__user=user, memberships__status=OrganisationMember.Status.ACTIVE
+        )
+
 
 class Organisation(TimeStampedModel):
     class Status(models.TextChoices):

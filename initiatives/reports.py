@@ -13,13 +13,14 @@ import re
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from ideabank.decorators import confirmed_email_required
+from ideabank.http import posted
 from initiatives import history
 from initiatives.forms import (
     EMPTY_INDICATOR_ROWS,
@@ -33,11 +34,6 @@ from initiatives.models import Adoption, IndicatorResult, Initiative, ProgressRe
 INDICATOR_LENGTH = IndicatorResult._meta.get_field("indicator").max_length
 # A line of the frame's indicators, without its list mark ("- ", "• ", "1. ", "a) ").
 LIST_MARK = re.compile(r"^\s*(?:[-–•*·]+|\(?\w{1,2}[.)])\s+")
-
-
-def posted(request: HttpRequest) -> QueryDict | None:
-    """The submitted data of a POST (even an empty one, so it shows its errors), else None."""
-    return request.POST if request.method == "POST" else None
 
 
 def report_context(user, initiative: Initiative) -> dict:

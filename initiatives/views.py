@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q
 from django.http import (
     FileResponse,
     Http404,
@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 from ideabank import slugs
 from ideabank.decorators import confirmed_email_required
 from ideabank.email import send_to
+from ideabank.http import page_number, posted
 from ideabank.models import email_confirmed, profile_for
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from ideabank.spreadsheets import BOM, CSV_DELIMITER, guarded_row
@@ -170,13 +171,6 @@ def understood(data: QueryDict, fixed: dict[str, str], version: int) -> Understo
     )
     cache.set(key, result, UNDERSTOOD_SECONDS)
     return result
-
-
-def page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise Http404(_("There is no such page."))
-    return int(raw)
 
 
 def listing_from_url(
@@ -412,13 +406,6 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Organisations: joining, proposing, deciding on requests ----------------------
 
 
-def active_organisations(user) -> QuerySet:
-    """Approved organisations `user` is an active member of: those they may act for in public."""
-    return Organisation.objects.approved().filter(
-        memberships__user=user, memberships__status=OrganisationMember.Status.ACTIVE
-    )
-
-
 RESERVED_ORGANISATION_SLUGS = frozenset({"bli-med", "foresla"})  # paths under organisasjoner/
 
 
@@ -429,11 +416,6 @@ def unique_organisation_slug(name: str) -> str:
         fallback="organisasjon",
         reserved=RESERVED_ORGANISATION_SLUGS,
     )
-
-
-def posted(request: HttpRequest) -> QueryDict | None:
-    """The submitted data of a POST (even an empty one, so it shows its errors), else None."""
-    return request.POST if request.method == "POST" else None
 
 
 # A person joins an organisation or two; more is a script filling members' and moderators'
@@ -699,7 +681,7 @@ def adoption_choices(user, initiative: Initiative) -> dict:
     Reads the initiative's adoptions from its prefetched list, so the number of
     queries does not depend on how many organisations adopted it.
     """
-    mine = list(active_organisations(user).only("pk", "name"))
+    mine = list(Organisation.objects.acting_for(user).only("pk", "name"))
     mine_ids = {organisation.pk for organisation in mine}
     moderator = can_moderate(user)
     adoptions = initiative.adoptions.all()
@@ -759,7 +741,7 @@ def published_initiative(slug: str) -> Initiative:
 @confirmed_email_required
 def adoption_create(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = published_initiative(slug)
-    mine = list(active_organisations(request.user).order_by("name"))
+    mine = list(Organisation.objects.acting_for(request.user).order_by("name"))
     context = {"initiative": initiative, "adoption": None}
     if not mine:
         # Signed in, but not for an organisation: only members report for one.

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from ideabank import slugs
 from ideabank.decorators import confirmed_email_required
+from ideabank.http import posted
 from initiatives.models import Organisation
-from initiatives.views import posted
 from networks.forms import CampaignForm
 from networks.models import Campaign, CampaignAddressee, Network
 

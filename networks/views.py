@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_filters import FilterSet
 
 from ideabank.decorators import confirmed_email_required
+from ideabank.http import page_number, posted
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from ideabank.slugs import slugify_nb
 from ideabank.spreadsheets import BOM, CSV_DELIMITER, Echo, guarded
@@ -35,7 +36,6 @@ from initiatives.models import (
     Organisation,
     OrganisationMember,
 )
-from initiatives.views import active_organisations, page_number, posted
 from networks.filters import EventFilter, NetworkFilter, WorkingGroupFilter, usable_filter_values
 from networks.forms import EventRegistrationForm, NetworkJoinForm
 from networks.ical import CALENDAR_RELATED, calendar_events, calendar_for, event_calendar
@@ -221,7 +221,7 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def join_choices(user, network: Network) -> dict:
     """Which of the user's organisations may ask to join `network`, and which are in or
     waiting. Two queries, three with the form's choices."""
-    mine = list(active_organisations(user).only("pk", "name").order_by("name", "pk"))
+    mine = list(Organisation.objects.acting_for(user).only("pk", "name").order_by("name", "pk"))
     statuses = dict(
         Membership.objects.filter(
             network=network, organisation__in=[o.pk for o in mine]
