@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,8 +24,17 @@ def text_language_field() -> models.CharField:
     )
 
 
+class FollowMail(models.TextChoices):
+    """How a person hears what is new about what they follow."""
+
+    INSTANT = "instant", _("At once, one e-mail per change")
+    WEEKLY = "weekly", _("Once a week, in one e-mail")
+    NEVER = "never", _("No e-mail")
+
+
 class Profile(models.Model):
-    """One per user: their language and whether their e-mail address is confirmed."""
+    """One per user: their language, whether their e-mail address is confirmed and how
+    they hear about what they follow."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -41,6 +50,15 @@ class Profile(models.Model):
         help_text=_("The language of the e-mails the portal sends you."),
     )
     email_confirmed_at = models.DateTimeField(_("e-mail confirmed at"), null=True, blank=True)
+    follow_mail = models.CharField(
+        _("news about what you follow"),
+        max_length=10,
+        choices=FollowMail.choices,
+        default=FollowMail.WEEKLY,
+    )
+    # What is new for this person's follows has been mailed up to here (ideabank.notices
+    # claims the next stretch with one conditional UPDATE, so nothing goes twice).
+    follow_notices_until = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -177,6 +195,9 @@ class OutgoingMail(models.Model):
     reply_to = models.EmailField(_("reply to"), max_length=254, blank=True)
     # An iCalendar text sent along (an event, or its cancellation).
     calendar = models.TextField(_("calendar"), blank=True)
+    # Mails about follows: the signed link that stops them, sent as List-Unsubscribe
+    # (with List-Unsubscribe-Post, one click, RFC 8058).
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=1000, blank=True)
     # Fixed when queued, so a mail sent twice (a worker died between the server's "OK"
     # and marking it sent) is recognisably one message to mail programs.
     message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
@@ -213,3 +234,439 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.task_path
+
+
+# --- Following: what a person asked to be told about ----------------------------------
+
+
+class FollowQuerySet(models.QuerySet):
+    def of(self, user) -> "FollowQuerySet":
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
+class Follow(models.Model):
+    """A person follows one thing: an initiative (its progress reports, edits and comments),
+    an organisation (its new initiatives), a network (its new events and its members' new
+    initiatives), an SDG goal (new initiatives on it) or a state of the initiative list (a
+    saved search: new initiatives that match it). What is new reaches them by e-mail, at
+    once or in the weekly digest (Profile.follow_mail; ideabank.notices)."""
+
+    class Kind(models.TextChoices):
+        INITIATIVE = "initiative", _("Initiative")
+        ORGANISATION = "organisation", _("Organisation")
+        NETWORK = "network", _("Network")
+        GOAL = "goal", _("SDG goal")
+        SEARCH = "search", _("Search")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="follows",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    initiative = models.ForeignKey(
+        "initiatives.Initiative",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+        verbose_name=_("initiative"),
+    )
+    organisation = models.ForeignKey(
+        "initiatives.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+        verbose_name=_("organisation"),
+    )
+    network = models.ForeignKey(
+        "networks.Network",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+        verbose_name=_("network"),
+    )
+    goal = models.ForeignKey(
+        "initiatives.Goal",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+        verbose_name=_("SDG goal"),
+    )
+    # A saved search: the initiative list's query string (choices and text, no sort or
+    # page), as initiatives.views.feed_query writes it.
+    search = models.CharField(_("search"), max_length=2000, blank=True)
+    created = models.DateTimeField(_("since"), default=timezone.now)
+
+    objects = FollowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="follow_has_its_target",
+                condition=(
+                    models.Q(
+                        kind="initiative",
+                        initiative__isnull=False,
+                        organisation__isnull=True,
+                        network__isnull=True,
+                        goal__isnull=True,
+                        search="",
+                    )
+                    | models.Q(
+                        kind="organisation",
+                        initiative__isnull=True,
+                        organisation__isnull=False,
+                        network__isnull=True,
+                        goal__isnull=True,
+                        search="",
+                    )
+                    | models.Q(
+                        kind="network",
+                        initiative__isnull=True,
+                        organisation__isnull=True,
+                        network__isnull=False,
+                        goal__isnull=True,
+                        search="",
+                    )
+                    | models.Q(
+                        kind="goal",
+                        initiative__isnull=True,
+                        organisation__isnull=True,
+                        network__isnull=True,
+                        goal__isnull=False,
+                        search="",
+                    )
+                    | models.Q(
+                        kind="search",
+                        initiative__isnull=True,
+                        organisation__isnull=True,
+                        network__isnull=True,
+                        goal__isnull=True,
+                    )
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "initiative"],
+                condition=models.Q(kind="initiative"),
+                name="follow_initiative_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                condition=models.Q(kind="organisation"),
+                name="follow_organisation_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "network"],
+                condition=models.Q(kind="network"),
+                name="follow_network_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "goal"],
+                condition=models.Q(kind="goal"),
+                name="follow_goal_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "search"],
+                condition=models.Q(kind="search"),
+                name="follow_search_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_kind_display()} {self.target_id}"
+
+    @property
+    def target_id(self):
+        return {
+            self.Kind.INITIATIVE: self.initiative_id,
+            self.Kind.ORGANISATION: self.organisation_id,
+            self.Kind.NETWORK: self.network_id,
+            self.Kind.GOAL: self.goal_id,
+            self.Kind.SEARCH: self.search,
+        }[self.kind]
+
+
+# Signed links in follow mails: stop one follow, or all follow mails, without logging in.
+UNSUBSCRIBE_SALT = "ideabank.follows.unsubscribe"
+
+
+def unsubscribe_token(user, follow: "Follow | None" = None) -> str:
+    """A signed token that stops `follow` (or, without one, every follow mail to `user`).
+    It does not expire: an unsubscribe link must work in an old mail too (RFC 8058)."""
+    return signing.dumps([user.pk, follow.pk if follow else None], salt=UNSUBSCRIBE_SALT)
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, int | None] | None:
+    """(user id, follow id or None) of a token made by unsubscribe_token, else None."""
+    try:
+        payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], int)
+        and (payload[1] is None or isinstance(payload[1], int))
+    ):
+        return None
+    return payload[0], payload[1]
+
+
+# --- Comments and questions on initiatives and networks -------------------------------
+
+# The longest comment (characters); the form says so and the model refuses longer.
+COMMENT_MAX_LENGTH = 4000
+# How long after writing it the author may still change a comment.
+COMMENT_EDIT_MINUTES = 15
+
+
+class CommentQuerySet(models.QuerySet):
+    def shown(self) -> "CommentQuerySet":
+        """Comments the public sees: not hidden by a moderator."""
+        return self.filter(hidden_at__isnull=True)
+
+    def with_open_reports(self) -> "CommentQuerySet":
+        """Comments someone reported that no moderator has dealt with yet: the queue."""
+        return self.filter(reports__handled_at__isnull=True).distinct()
+
+
+class Comment(models.Model):
+    """A question or comment on a published initiative or on a network; a reply to one
+    (one level deep) has it as parent. Plain text; links are made clickable when shown.
+    Nothing is ever deleted by a moderator: a hidden comment keeps its row, its text and
+    the reason, which its author sees (CommentModeration is the history)."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", _("Question")
+        COMMENT = "comment", _("Comment")
+
+    initiative = models.ForeignKey(
+        "initiatives.Initiative",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("initiative"),
+    )
+    network = models.ForeignKey(
+        "networks.Network",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("network"),
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("reply to"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.COMMENT)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("written by"),
+    )
+    # Whom the author wrote for, shown beside their name (one of their organisations).
+    organisation = models.ForeignKey(
+        "initiatives.Organisation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation"),
+    )
+    body = models.TextField(_("text"), max_length=COMMENT_MAX_LENGTH)
+    language = text_language_field()
+    created = models.DateTimeField(_("written"), default=timezone.now)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    # Deleted by its author: the text is gone, the row stays while replies hang on it.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    # A reply the initiative's owners marked as the answer to the question it replies to.
+    answer_marked_at = models.DateTimeField(_("marked as the answer"), null=True, blank=True)
+    answer_marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("marked as the answer by"),
+    )
+    hidden_at = models.DateTimeField(_("hidden"), null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hidden by"),
+    )
+    hidden_reason = models.TextField(_("why it is hidden"), blank=True, max_length=2000)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="comment_on_one_thing",
+                condition=models.Q(initiative__isnull=False, network__isnull=True)
+                | models.Q(initiative__isnull=True, network__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["initiative", "created"], name="comment_initiative_created"),
+            models.Index(fields=["network", "created"], name="comment_network_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} ({self.author})"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_answer(self) -> bool:
+        return self.answer_marked_at is not None
+
+    def editable_until(self):
+        return self.created + timedelta(minutes=COMMENT_EDIT_MINUTES)
+
+    def may_edit(self, user, now=None) -> bool:
+        """The author, within COMMENT_EDIT_MINUTES, of a comment that is neither deleted
+        nor hidden."""
+        return (
+            user is not None
+            and user.is_authenticated
+            and self.author_id == user.pk
+            and not self.is_deleted
+            and not self.is_hidden
+            and (now or timezone.now()) < self.editable_until()
+        )
+
+    def may_delete(self, user) -> bool:
+        return (
+            user is not None
+            and user.is_authenticated
+            and self.author_id == user.pk
+            and not self.is_deleted
+        )
+
+    def hide(self, *, by, reason: str) -> bool:
+        """A moderator hides the comment from the public; its author still sees it, with
+        `reason`. Every open report on it counts as handled. False if it was hidden."""
+        return self._moderate(CommentModeration.Action.HIDE, by=by, reason=reason)
+
+    def restore(self, *, by, reason: str) -> bool:
+        """A moderator shows a hidden comment again. False if it was not hidden."""
+        return self._moderate(CommentModeration.Action.RESTORE, by=by, reason=reason)
+
+    def _moderate(self, action: str, *, by, reason: str) -> bool:
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValueError("A moderator's decision on a comment needs a reason.")
+        hide = action == CommentModeration.Action.HIDE
+        now = timezone.now()
+        with transaction.atomic():
+            # Conditional: two moderators deciding at once make one decision, not two.
+            moved = Comment.objects.filter(pk=self.pk, hidden_at__isnull=hide).update(
+                hidden_at=now if hide else None,
+                hidden_by=by if hide else None,
+                hidden_reason=reason if hide else "",
+            )
+            if not moved:
+                return False
+            CommentModeration.objects.create(comment=self, action=action, reason=reason, by=by)
+            self.reports.filter(handled_at__isnull=True).update(handled_at=now, handled_by=by)
+        self.hidden_at, self.hidden_by = (now, by) if hide else (None, None)
+        self.hidden_reason = reason if hide else ""
+        return True
+
+
+class CommentModeration(models.Model):
+    """One moderator decision on a comment (hide or restore, with the reason): the history."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide", _("Hidden")
+        RESTORE = "restore", _("Restored")
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="moderations", verbose_name=_("comment")
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    reason = models.TextField(_("reason"), max_length=2000)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("comment moderation")
+        verbose_name_plural = _("comment moderations")
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id}: {self.get_action_display()}"
+
+
+class CommentReport(models.Model):
+    """Someone (logged in or not) tells the moderators a comment breaks the rules."""
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="reports", verbose_name=_("comment")
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comment_reports",
+        verbose_name=_("reported by"),
+    )
+    reason = models.TextField(_("what is wrong"), max_length=2000)
+    created = models.DateTimeField(_("reported"), default=timezone.now)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
+    )
+
+    class Meta:
+        verbose_name = _("comment report")
+        verbose_name_plural = _("comment reports")
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id}: {self.reason[:40]}"
