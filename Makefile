@@ -51,13 +51,16 @@ restore: install
 	@test -n "$(BACKUP)" || { echo "Usage: make restore BACKUP=var/backups/<folder> [YES=1]" >&2; exit 2; }
 	$(MANAGE) restore "$(BACKUP)" $(if $(filter 1,$(YES)),--yes)
 
+# Tests run on every core (pytest-xdist; each worker has its own test database), at most 4.
+TEST_WORKERS := --numprocesses=auto --maxprocesses=4
+
 ## test: the whole test suite (SQLite by default, PostgreSQL when DATABASE_URL is set)
 test: install
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## test-fast: the suite without the browser tests, stopping at the first failure
 test-fast: install
-	$(PYTHON) -m pytest --ignore=tests/browser -x -q $(PYTEST_ARGS)
+	$(PYTHON) -m pytest $(TEST_WORKERS) --ignore=tests/browser -x -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

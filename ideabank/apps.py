@@ -8,7 +8,13 @@ class IdeabankConfig(AppConfig):
     verbose_name = _("Idébanken")
 
     def ready(self) -> None:
-        from ideabank import checks  # noqa: F401  (registers the checks)
+        from ideabank import (
+            checks,  # noqa: F401  (registers the checks)
+            notices,
+        )
+
+        # Something followable happened: wake the instant follow mails after the commit.
+        notices.connect_signals()
 
 
 class TaskQueueConfig(tasks_db_apps.TasksAppConfig):

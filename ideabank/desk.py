@@ -10,7 +10,7 @@ from django.db.models import Model, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ideabank.models import OutgoingMail
+from ideabank.models import Comment, OutgoingMail
 from initiatives.models import Initiative, Organisation, OrganisationMember
 from networks.models import Membership
 
@@ -54,6 +54,12 @@ QUEUES: list[tuple[str, type[Model], Callable[[], QuerySet], str]] = [
         Membership,
         lambda: Membership.objects.requested(),
         f"status__exact={Membership.Status.REQUESTED}",
+    ),
+    (
+        _("Comments reported and not yet handled"),
+        Comment,
+        lambda: Comment.objects.with_open_reports(),
+        "reported=open",
     ),
     (
         _("E-mails that could not be sent"),

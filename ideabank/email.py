@@ -117,9 +117,11 @@ def queue_mail(
     template: str,
     reply_to: str = "",
     calendar: str = "",
+    unsubscribe_url: str = "",
     deliver: bool = True,
 ) -> OutgoingMail:
-    """Write one already rendered mail to the outbox, to be sent after the commit."""
+    """Write one already rendered mail to the outbox, to be sent after the commit.
+    `unsubscribe_url` (follow mails) goes out as the List-Unsubscribe header."""
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     mail = OutgoingMail.objects.create(
         to=recipient.address,
@@ -130,6 +132,7 @@ def queue_mail(
         body=body,
         reply_to=reply_to,
         calendar=calendar,
+        unsubscribe_url=unsubscribe_url,
         message_id=make_msgid(domain=domain),
     )
     if deliver:
@@ -224,6 +227,10 @@ def message(mail: OutgoingMail) -> EmailMessage:
         headers={"Message-ID": mail.message_id, "Auto-Submitted": "auto-generated"},
         connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
     )
+    if mail.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail programs offer "unsubscribe" and POST it in one click.
+        email.extra_headers["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        email.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if mail.calendar:
         method = "CANCEL" if "METHOD:CANCEL" in mail.calendar else "PUBLISH"
         email.attach("event.ics", mail.calendar, f"text/calendar; method={method}")

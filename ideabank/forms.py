@@ -229,7 +229,8 @@ class LoginForm(DesignsystemetMixin, auth_forms.AuthenticationForm):
 
 
 class ProfileForm(DesignsystemetMixin, forms.ModelForm):
-    """The name (on the user) and the language of e-mails (on the profile)."""
+    """The name (on the user), the language of e-mails and how news about what the person
+    follows reaches them (on the profile)."""
 
     name = forms.CharField(
         label=_("Full name"),
@@ -239,7 +240,14 @@ class ProfileForm(DesignsystemetMixin, forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = ["language"]
+        fields = ["language", "follow_mail"]
+        widgets = {"follow_mail": forms.RadioSelect}
+        help_texts = {
+            "follow_mail": _(
+                "What is new about the initiatives, organisations, networks, goals and "
+                "searches you follow."
+            )
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -250,7 +258,12 @@ class ProfileForm(DesignsystemetMixin, forms.ModelForm):
             for code, _name in settings.LANGUAGES
         ]
         # Name first, as people read the form.
-        self.order_fields(["name", "language"])
+        self.order_fields(["name", "language", "follow_mail"])
+        # Left out of a post (an older form, a script), the choice stays as it was.
+        self.fields["follow_mail"].required = False
+
+    def clean_follow_mail(self) -> str:
+        return self.cleaned_data.get("follow_mail") or self.instance.follow_mail
 
     def save(self, commit: bool = True) -> Profile:
         profile = super().save(commit=False)
@@ -259,7 +272,7 @@ class ProfileForm(DesignsystemetMixin, forms.ModelForm):
         user.last_name = ""
         with transaction.atomic():
             user.save(update_fields=["first_name", "last_name"])
-            profile.save(update_fields=["language", "updated"])
+            profile.save(update_fields=["language", "follow_mail", "updated"])
         return profile
 
 

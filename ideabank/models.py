@@ -435,9 +435,37 @@ class CommentQuerySet(models.QuerySet):
         """Comments the public sees: not hidden by a moderator."""
         return self.filter(hidden_at__isnull=True)
 
+    def visible_to(self, user) -> "CommentQuerySet":
+        """Comments on public pages (a published initiative's, a network's) that `user` sees:
+        the shown ones, and their own hidden ones (with the moderator's reason)."""
+        from initiatives.models import Initiative  # initiatives.models imports this module
+
+        on_public_page = models.Q(network__isnull=False) | models.Q(
+            initiative__status=Initiative.Status.PUBLISHED
+        )
+        seen = models.Q(hidden_at__isnull=True)
+        if user is not None and user.is_authenticated:
+            seen |= models.Q(author=user)
+        return self.filter(on_public_page, seen)
+
     def with_open_reports(self) -> "CommentQuerySet":
         """Comments someone reported that no moderator has dealt with yet: the queue."""
-        return self.filter(reports__handled_at__isnull=True).distinct()
+        # Exists, not reports__handled_at__isnull: across the reverse join that also
+        # matches comments nobody reported (the LEFT JOIN's empty row).
+        return self.filter(
+            models.Exists(
+                CommentReport.objects.filter(comment=models.OuterRef("pk"), handled_at__isnull=True)
+            )
+        )
+
+    def with_open_report_count(self) -> "CommentQuerySet":
+        """Each comment with `open_reports`: how many of its reports wait for a moderator
+        (the rule of with_open_reports, counted in the same query)."""
+        return self.annotate(
+            open_reports=models.Count(
+                "reports", filter=models.Q(reports__handled_at__isnull=True), distinct=True
+            )
+        )
 
 
 class Comment(models.Model):
@@ -574,6 +602,34 @@ class Comment(models.Model):
             and self.author_id == user.pk
             and not self.is_deleted
         )
+
+    def may_mark_answer(self, user, *, owner: bool | None = None) -> bool:
+        """The owners of the page (Comment.is_owner) mark a shown reply to a question as
+        its answer, and unmark it. `owner`: what is_owner already said for this page (a
+        thread asks once, not once per reply)."""
+        if (
+            self.parent_id is None
+            or self.is_deleted
+            or self.is_hidden
+            or self.parent.kind != Comment.Kind.QUESTION
+        ):
+            return False
+        if owner is None:
+            owner = Comment.is_owner(user, initiative=self.initiative, network=self.network)
+        return owner
+
+    @staticmethod
+    def is_owner(user, *, initiative=None, network=None) -> bool:
+        """Who answers for the page a comment is on: for an initiative those who may edit
+        it (InitiativeQuerySet.editable_by), for a network those who manage it
+        (Network.is_managed_by)."""
+        if user is None or not user.is_authenticated:
+            return False
+        if initiative is not None:
+            from initiatives.models import Initiative  # initiatives.models imports this module
+
+            return Initiative.objects.editable_by(user).filter(pk=initiative.pk).exists()
+        return network is not None and network.is_managed_by(user)
 
     def hide(self, *, by, reason: str) -> bool:
         """A moderator hides the comment from the public; its author still sees it, with

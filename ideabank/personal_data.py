@@ -19,12 +19,12 @@ from django.contrib.sessions.models import Session
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from reversion.models import Revision, Version
 
 from ideabank.email import SECRET_REMOVED, SECRET_TEMPLATES, Recipient, send_to
-from ideabank.models import OutgoingMail, Profile
+from ideabank.models import Comment, CommentReport, Follow, OutgoingMail, Profile
 from initiatives.models import (
     Adoption,
     Initiative,
@@ -121,6 +121,15 @@ def collect(user) -> dict:
     mails = OutgoingMail.objects.filter(_matching("to", addresses)).order_by("created", "pk")
     seats = WorkingGroupMember.objects.filter(user=user).select_related("working_group")
     proposed = Organisation.objects.filter(proposed_by=user)
+    follows = Follow.objects.filter(user=user).select_related(
+        "initiative", "organisation", "network", "goal"
+    )
+    comments = (
+        Comment.objects.filter(author=user)
+        .select_related("initiative", "network", "organisation")
+        .order_by("created", "pk")
+    )
+    comment_reports = CommentReport.objects.filter(reporter=user).order_by("created", "pk")
 
     return {
         "format": EXPORT_FORMAT,
@@ -139,7 +148,30 @@ def collect(user) -> dict:
             "email_confirmed": confirmed,
             "email_confirmed_at": profile.email_confirmed_at if profile else None,
             "created": profile.created if profile else None,
+            "follow_mail": profile.follow_mail if profile else Profile().follow_mail,
         },
+        "follows": [{"kind": f.kind, "what": _followed(f), "created": f.created} for f in follows],
+        "comments": [
+            {
+                "id": c.pk,
+                "where": f"{settings.SITE_URL}{(c.initiative or c.network).get_absolute_url()}",
+                "on": str(c.initiative or c.network),
+                "kind": c.kind,
+                "reply_to": c.parent_id,
+                "organisation": c.organisation.name if c.organisation else "",
+                "text": c.body,
+                "created": c.created,
+                "edited": c.edited_at,
+                "deleted": c.deleted_at,
+                "hidden": c.hidden_at,
+                "hidden_reason": c.hidden_reason,
+            }
+            for c in comments
+        ],
+        "comment_reports": [
+            {"comment": r.comment_id, "reason": r.reason, "created": r.created}
+            for r in comment_reports
+        ],
         "organisation_memberships": [
             {
                 "organisation": m.organisation.name,
@@ -239,6 +271,13 @@ def collect(user) -> dict:
     }
 
 
+def _followed(follow: Follow) -> str:
+    """What a follow is about, in words: the followed thing's name, or the saved search."""
+    if follow.kind == Follow.Kind.SEARCH:
+        return follow.search
+    return str(follow.initiative or follow.organisation or follow.network or follow.goal)
+
+
 def export_json(user) -> str:
     return json.dumps(collect(user), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
 
@@ -260,6 +299,8 @@ def erase_account(user, *, receipt: bool = True) -> None:
     """Delete `user` and erase or anonymise their personal data everywhere, in one
     transaction: nothing is half-done. Initiatives, adoptions and memberships of their
     organisations stay (they are the organisations' content); only who did it goes.
+    Their follows go; their comments are emptied and lose their name (_erase_comments);
+    reports they made on comments stay for the moderators, without the reporter.
 
     With a confirmed address, data bound to the address goes too: contact fields of
     initiatives and networks are emptied (the lead organisation then answers), event
@@ -290,9 +331,10 @@ def erase_account(user, *, receipt: bool = True) -> None:
         mails.delete()
         _scrub_admin_log(user, addresses)
         WorkingGroupMember.objects.filter(user=user).delete()
+        _erase_comments(user)
         _end_sessions(user)
         # Every other foreign key to the user is SET_NULL or CASCADE (profile, organisation
-        # memberships, their own admin log entries).
+        # memberships, follows, the reports they made, their own admin log entries).
         user.delete()
 
         if receipt and email:
@@ -301,6 +343,22 @@ def erase_account(user, *, receipt: bool = True) -> None:
                 {"contact_email": settings.CONTACT_EMAIL},
                 [Recipient(email, language)],
             )
+
+
+def _erase_comments(user) -> None:
+    """Their comments stay as rows, emptied: deleting them would take the replies of
+    others with them (and the thread would stop making sense), and a hidden one's
+    moderation history must stay. What goes is the person: the text, their name and the
+    organisation they wrote for; the page shows "deleted" in its place, as when they
+    delete a comment themselves."""
+    now = timezone.now()
+    Comment.objects.filter(author=user).update(
+        body="",
+        author=None,
+        organisation=None,
+        edited_at=None,
+        deleted_at=Coalesce("deleted_at", Value(now)),
+    )
 
 
 def _erase_address(addresses: list[str]) -> None:

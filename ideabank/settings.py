@@ -233,6 +233,10 @@ PERIODIC_TASKS = {
     "ideabank.tasks.delete_unconfirmed_accounts": 24 * 3600,
     # Reminders to the owners of initiatives not updated for FRESHNESS_REMINDER_MONTHS.
     "initiatives.tasks.send_freshness_reminders": 24 * 3600,
+    # Follow mails (ideabank/notices.py): instant ones, and the weekly digests of those
+    # whose week is up (checked daily).
+    "ideabank.tasks.send_instant_notices": 5 * 60,
+    "ideabank.tasks.send_weekly_digests": 24 * 3600,
 }
 # Freshness (initiatives.freshness): owners are reminded when their initiative has had no
 # edit, progress report or "still current" for each of these many calendar months (once

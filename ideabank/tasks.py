@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task
 
-from ideabank import email, personal_data
+from ideabank import email, notices, personal_data
 from ideabank.models import OutgoingMail, PeriodicJob
 
 # One run of the periodic retry sends at most this many; the next run takes the rest.
@@ -77,6 +77,18 @@ def anonymise_old_registrations() -> int:
 def delete_unconfirmed_accounts() -> int:
     """Delete accounts whose address was not confirmed within UNCONFIRMED_ACCOUNT_KEEP_DAYS."""
     return personal_data.delete_unconfirmed_accounts()
+
+
+@task()
+def send_instant_notices() -> int:
+    """Mail what is new about what they follow to those who chose instant mails."""
+    return notices.send_instant()
+
+
+@task()
+def send_weekly_digests() -> int:
+    """Mail the weekly digest to those whose week is up (ideabank/notices.py)."""
+    return notices.send_weekly()
 
 
 def enqueue_due_periodic_tasks(now=None) -> list[str]:

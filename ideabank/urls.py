@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from ideabank import api_docs, sitemaps, views
+from ideabank import api_docs, comments, follows, sitemaps, views
 from ideabank.api import api
 
 admin.site.site_header = admin.site.site_title = settings.SITE_NAME
@@ -19,8 +19,19 @@ account_patterns = [
     path("logg-ut/", views.logout, name="logout"),
     path("profil/", views.profile, name="profile"),
     path("profil/mine-data/", views.my_data_download, name="my_data"),
+    # Following (ideabank/follows.py): each is a POST from a button on the thing's page.
+    path("profil/folger/", follows.follow_list, name="follows"),
+    path("folg/tiltak/<slug:slug>/", follows.follow_initiative, name="follow_initiative"),
+    path("folg/organisasjon/<slug:slug>/", follows.follow_organisation, name="follow_organisation"),
+    path("folg/nettverk/<slug:slug>/", follows.follow_network, name="follow_network"),
+    path("folg/barekraftsmal/<int:number>/", follows.follow_goal, name="follow_goal"),
+    # The list's state comes as this address's query string, as on the list itself.
+    path("folg/sok/", follows.follow_search, name="follow_search"),
+    path("folg/slutt/<int:pk>/", follows.follow_stop, name="follow_stop"),
     path("profil/slett/", views.account_delete, name="account_delete"),
     path("slettet/", views.account_deleted, name="account_deleted"),
+    # Leave follow mails from a signed link, without logging in (ideabank/follows.py).
+    path("avslutt/<str:token>/", follows.unsubscribe, name="unsubscribe"),
     path("passord/", views.password_change, name="password_change"),
     path("passord/endret/", views.password_change_done, name="password_change_done"),
     path("glemt-passord/", views.password_reset, name="password_reset"),
@@ -31,6 +42,26 @@ account_patterns = [
         name="password_reset_confirm",
     ),
     path("glemt-passord/ferdig/", views.password_reset_complete, name="password_reset_complete"),
+]
+
+# Questions and comments on initiatives and networks (ideabank/comments.py).
+comment_patterns = [
+    path(
+        "tiltak/<slug:slug>/kommentarer/ny/",
+        comments.initiative_comment_create,
+        name="initiative_create",
+    ),
+    path(
+        "nettverk/<slug:slug>/kommentarer/ny/",
+        comments.network_comment_create,
+        name="network_create",
+    ),
+    path("kommentarer/<int:pk>/svar/", comments.comment_reply, name="reply"),
+    path("kommentarer/<int:pk>/endre/", comments.comment_edit, name="edit"),
+    path("kommentarer/<int:pk>/slett/", comments.comment_delete, name="delete"),
+    path("kommentarer/<int:pk>/merk-som-svar/", comments.answer_mark, name="mark_answer"),
+    path("kommentarer/<int:pk>/fjern-svarmerke/", comments.answer_unmark, name="unmark_answer"),
+    path("kommentarer/<int:pk>/meld-fra/", comments.comment_report, name="report"),
 ]
 
 urlpatterns = [
@@ -73,6 +104,7 @@ urlpatterns += i18n_patterns(
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("konto/", include((account_patterns, "accounts"))),
+    path("", include((comment_patterns, "comments"))),
     path("", include("initiatives.urls")),
     path("", include("networks.urls")),
     prefix_default_language=False,

@@ -40,6 +40,7 @@ from ideabank.models import (
     CONFIRMATION_MAX_AGE,
     ConfirmationLinkExpired,
     ConfirmationLinkInvalid,
+    Follow,
     confirmation_token,
     email_confirmed,
     language_of,
@@ -386,7 +387,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/profile.html",
-        {"form": form, "profile": profile, "memberships": memberships},
+        {
+            "form": form,
+            "profile": profile,
+            "memberships": memberships,
+            "follow_count": Follow.objects.of(request.user).count(),
+        },
     )
 
 

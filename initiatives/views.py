@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ideabank import slugs
+from ideabank.comments import thread_context
 from ideabank.decorators import confirmed_email_required
 from ideabank.email import send_to
 from ideabank.http import page_number, posted
@@ -37,7 +38,7 @@ from ideabank.models import email_confirmed, profile_for
 from ideabank.ratelimit import Limit, client_ip, render_limited
 from ideabank.spreadsheets import BOM, CSV_DELIMITER, guarded_row
 from initiatives import engine, exports, reports
-from initiatives.engine import Selection, in_order
+from initiatives.engine import Selection, in_order, text_hits
 from initiatives.facets import (
     FACET_HELP,
     FACETS,
@@ -86,11 +87,16 @@ MAX_LENGTH = 200
 
 def clean_query(request: HttpRequest) -> tuple[QueryDict, list[str]]:
     """The parameters the list understands, without values no filter could use."""
+    return clean_params(request.GET)
+
+
+def clean_params(params: QueryDict) -> tuple[QueryDict, list[str]]:
+    """clean_query for a query string that did not come with a request (a saved search)."""
     data, problems = QueryDict(mutable=True), []
-    for key in request.GET:
+    for key in params:
         if key not in (*FACETS, "q", "sort"):
             continue
-        values = request.GET.getlist(key)[:MAX_VALUES]
+        values = params.getlist(key)[:MAX_VALUES]
         usable = [
             v.strip() for v in values if "\x00" not in v and len(v) <= MAX_LENGTH and v.strip()
         ]
@@ -191,6 +197,23 @@ def listing_from_url(
     selection.organisation = organisation.pk if organisation else None
     listing = listing_for(catalogue, selection, query.text)
     return query, listing, problems + query.problems
+
+
+def published_matching(query_string: str, pks, catalogue: engine.Engine | None = None) -> set[int]:
+    """Which of the initiatives `pks` the list at `?query_string` shows now: the list's own
+    question (clean_params, understood, the facet engine), never a copy of its rules. For
+    saved searches (ideabank.notices, which passes one `catalogue` for many searches): a
+    text costs the engine's text search, cached."""
+    data, _problems = clean_params(QueryDict(query_string))
+    data.pop("sort", None)
+    catalogue = catalogue or engine.engine()
+    query = understood(data, {}, catalogue.version)
+    selection = copy(query.selection)
+    with catalogue.lock:
+        if query.text:
+            selection.text = catalogue.positions(text_hits(query.text, catalogue).pks)
+        found = catalogue.select(selection) & catalogue.positions(pks)
+        return {catalogue.pk_of[position] for position in found}
 
 
 def browse(
@@ -397,6 +420,7 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "related": related,
         "involvement_aim": Initiative.INVOLVEMENT_AIMS.get(initiative.involvement, ""),
         **reports.report_context(request.user, initiative),
+        **thread_context(request.user, initiative=initiative),
     }
     if request.user.is_authenticated:
         context.update(adoption_choices(request.user, initiative))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_filters import FilterSet
 
+from ideabank.comments import thread_context
 from ideabank.decorators import confirmed_email_required
 from ideabank.http import page_number, posted
 from ideabank.ratelimit import Limit, client_ip, render_limited
@@ -199,6 +200,7 @@ def network_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "figures": network_figures(
             network, [m.organisation_id for m in members], version=catalogue.version
         ),
+        **thread_context(request.user, network=network),
     }
     if request.user.is_authenticated:
         choices = join_choices(request.user, network)

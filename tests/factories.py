@@ -289,3 +289,38 @@ def make_confirmed_user(**overrides):
     user = make_user(**overrides)
     profile_for(user).confirm_email()
     return user
+
+
+def make_comment(**overrides):
+    """A comment by a new user on a new published initiative (unless on a network)."""
+    from ideabank.models import Comment
+
+    defaults = {"body": "Hvordan fikk dere med barnehagene?"}
+    if "author" not in overrides:
+        defaults["author"] = make_user()
+    if "initiative" not in overrides and "network" not in overrides:
+        defaults["initiative"] = make_initiative(status=Initiative.Status.PUBLISHED)
+    return Comment.objects.create(**{**defaults, **overrides})
+
+
+def make_comment_report(**overrides):
+    """An open report on a comment (a new one unless given)."""
+    from ideabank.models import CommentReport
+
+    defaults = {"reason": "Dette er reklame."}
+    if "comment" not in overrides:
+        defaults["comment"] = make_comment()
+    return CommentReport.objects.create(**{**defaults, **overrides})
+
+
+def make_follow(**overrides):
+    """A new user following a new published initiative (pass kind and target for others)."""
+    from ideabank.models import Follow
+
+    defaults = {"kind": Follow.Kind.INITIATIVE}
+    if "user" not in overrides:
+        defaults["user"] = make_user()
+    kind = overrides.get("kind", Follow.Kind.INITIATIVE)
+    if kind == Follow.Kind.INITIATIVE and "initiative" not in overrides:
+        defaults["initiative"] = make_initiative(status=Initiative.Status.PUBLISHED)
+    return Follow.objects.create(**{**defaults, **overrides})

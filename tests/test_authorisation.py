@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from ideabank.models import OutgoingMail
+from ideabank.models import Comment, CommentReport, Follow, OutgoingMail
 from initiatives.models import (
     Adoption,
     Initiative,
@@ -31,9 +31,11 @@ from tests.factories import (
     make_adoption,
     make_attachment,
     make_campaign,
+    make_comment,
     make_complete_initiative,
     make_confirmed_user,
     make_event,
+    make_follow,
     make_initiative,
     make_membership,
     make_moderator,
@@ -143,6 +145,22 @@ class World:
         self.report = make_progress_report(initiative=self.published, written_by=author)
         self.campaign = make_campaign(slug="kampanje", network=self.network)
         self.registration = make_registration(event=self.event)
+        # Issue 15: a comment by the member (A's administrator), a question by the outsider
+        # with a reply from the other member, and what the outsider follows.
+        self.comment = make_comment(initiative=self.published, author=author, body="Fra A")
+        self.question = make_comment(
+            initiative=self.published,
+            author=self.users["outsider"],
+            kind=Comment.Kind.QUESTION,
+            body="Hvordan?",
+        )
+        self.reply = make_comment(
+            initiative=self.published,
+            parent=self.question,
+            author=self.users["other_member"],
+            body="Slik.",
+        )
+        self.follow = make_follow(user=self.users["outsider"], initiative=self.published)
 
     def login(self, client, role: str) -> None:
         if self.users[role] is not None:
@@ -160,6 +178,13 @@ def fingerprint() -> tuple:
         list(EventRegistration.objects.order_by("pk").values_list("pk", "status")),
         OutgoingMail.objects.count(),
         LogEntry.objects.count(),
+        list(
+            Comment.objects.order_by("pk").values_list(
+                "pk", "body", "kind", "edited_at", "deleted_at", "answer_marked_at", "hidden_at"
+            )
+        ),
+        CommentReport.objects.count(),
+        list(Follow.objects.order_by("pk").values_list("pk", "user", "kind")),
     )
 
 
@@ -442,6 +467,125 @@ CELLS = [
         lambda w: {},
         "login done done done done done done",
     ),
+    # --- Following (ideabank/follows.py): confirmed accounts, public things only ---
+    (
+        "follow published initiative",
+        "post",
+        lambda w: reverse("accounts:follow_initiative", args=[w.published.slug]),
+        lambda w: {},
+        "login done 403 done done done done",
+    ),
+    (
+        "follow draft initiative",
+        "post",
+        lambda w: reverse("accounts:follow_initiative", args=[w.draft.slug]),
+        lambda w: {},
+        "login 404 403 404 404 404 404",
+    ),
+    (
+        "follow organisation",
+        "post",
+        lambda w: reverse("accounts:follow_organisation", args=[w.org_a.slug]),
+        lambda w: {},
+        "login done 403 done done done done",
+    ),
+    (
+        "follow network",
+        "post",
+        lambda w: reverse("accounts:follow_network", args=[w.network.slug]),
+        lambda w: {},
+        "login done 403 done done done done",
+    ),
+    (
+        "follow goal",
+        "post",
+        lambda w: reverse("accounts:follow_goal", args=[12]),
+        lambda w: {},
+        "login done 403 done done done done",
+    ),
+    (
+        "follow search",
+        "post",
+        lambda w: reverse("accounts:follow_search") + "?q=matsvinn",
+        lambda w: {},
+        "login done 403 done done done done",
+    ),
+    # Only the person who follows stops it (the outsider); for anyone else the answer is
+    # the same "you do not follow that" and nothing changes (tests/ideabank/test_follows.py:
+    # test_follow_stop_twice_or_someone_elses_changes_nothing), which tells nothing about
+    # other people's follows.
+    (
+        "stop someone's follow",
+        "post",
+        lambda w: reverse("accounts:follow_stop", args=[w.follow.pk]),
+        lambda w: {},
+        "login done done done done done done",
+    ),
+    (
+        "what I follow",
+        "get",
+        lambda w: reverse("accounts:follows"),
+        None,
+        "login 200 200 200 200 200 200",
+    ),
+    # --- Comments (ideabank/comments.py): anyone reads, confirmed accounts write, the
+    # author edits and deletes, the initiative's owners mark the answer ---
+    (
+        "comment on published initiative",
+        "post",
+        lambda w: reverse("comments:initiative_create", args=[w.published.slug]),
+        lambda w: {"kind": "comment", "body": "Godt tiltak", "language": "nb"},
+        "login done 403 done done done done",
+    ),
+    (
+        "comment on draft initiative",
+        "post",
+        lambda w: reverse("comments:initiative_create", args=[w.draft.slug]),
+        lambda w: {"kind": "comment", "body": "Godt tiltak", "language": "nb"},
+        "login 404 403 404 404 404 404",
+    ),
+    (
+        "comment on network",
+        "post",
+        lambda w: reverse("comments:network_create", args=[w.network.slug]),
+        lambda w: {"kind": "question", "body": "Når møtes dere?", "language": "nb"},
+        "login done 403 done done done done",
+    ),
+    (
+        "reply",
+        "post",
+        lambda w: reverse("comments:reply", args=[w.question.pk]),
+        lambda w: {"body": "Vi gjorde det slik", "language": "nb"},
+        "login done 403 done done done done",
+    ),
+    (
+        "edit the member's comment",
+        "post",
+        lambda w: reverse("comments:edit", args=[w.comment.pk]),
+        lambda w: {"body": "Endret", "language": "nb"},
+        "login 403 403 403 done 403 403",
+    ),
+    (
+        "delete the member's comment",
+        "post",
+        lambda w: reverse("comments:delete", args=[w.comment.pk]),
+        lambda w: {},
+        "login 403 403 403 done 403 403",
+    ),
+    (
+        "mark the answer",
+        "post",
+        lambda w: reverse("comments:mark_answer", args=[w.reply.pk]),
+        lambda w: {},
+        "login 403 403 403 done 403 403",
+    ),
+    (
+        "report a comment",
+        "post",
+        lambda w: reverse("comments:report", args=[w.comment.pk]),
+        lambda w: {"reason": "Reklame"},
+        "done done done done done done done",
+    ),
     # Staff accounts are deleted by another administrator (ideabank/personal_data.py).
     (
         "my data",
@@ -590,6 +734,9 @@ COVERED_ELSEWHERE = {
     "networks:registration_cancel": "tests/networks/test_event_registration_views.py",
     # The reminder's "still current" link: whoever holds it (signed, expiring, once).
     "initiatives:still_current": "tests/initiatives/test_freshness.py",
+    # The signed link in follow mails: whoever holds it, without logging in (RFC 8058).
+    "accounts:unsubscribe": "tests/ideabank/test_follows.py",
+    "comments:unmark_answer": "tests/ideabank/test_comments.py",
 }
 
 

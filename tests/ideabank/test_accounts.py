@@ -187,6 +187,9 @@ def test_confirm_page_in_english_shows_the_address_escaped(client):
         signing.dumps([1, "0" * 16], salt="another.salt"),
         signing.dumps("not a list", salt="ideabank.accounts.confirm-email"),
     ],
+    # Fixed ids: a signed token holds the time, and parallel workers (pytest-xdist) must
+    # collect the same test names.
+    ids=["forged", "bad-signature", "huge", "other-salt", "not-a-list"],
 )
 def test_confirm_refuses_forged_tokens(client, token):
     user = make_account()
@@ -788,8 +791,9 @@ def test_profile_query_count_does_not_grow_with_memberships(
         make_org_member(user=user)
     client.force_login(user)
 
-    # Session, user, profile, memberships with their organisations.
-    with django_assert_num_queries(4):
+    # Session, user, profile, memberships with their organisations, how many things they
+    # follow.
+    with django_assert_num_queries(5):
         response = client.get(url("accounts:profile", "en"))
 
     assert response.text.count("Organisasjon org-") == memberships

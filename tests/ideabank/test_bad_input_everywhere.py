@@ -3,6 +3,7 @@ the admin included, and e-mails are plain text, never HTML-escaped."""
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
@@ -122,8 +123,29 @@ class Anything:
 
 
 def context() -> dict:
-    things = ["initiative", "event", "membership", "organisation", "network", "person", "campaign"]
-    texts = ["editor", "reason", "message", "name", "email", "site", "title", "site_name"]
+    things = [
+        "initiative",
+        "event",
+        "membership",
+        "organisation",
+        "network",
+        "person",
+        "campaign",
+        "comment",
+        "where",
+        "page",
+    ]
+    texts = [
+        "editor",
+        "reason",
+        "message",
+        "name",
+        "email",
+        "site",
+        "title",
+        "site_name",
+        "writer",
+    ]
     return {
         **{key: Anything() for key in things},
         **{key: NASTY for key in texts},
@@ -146,6 +168,28 @@ def context() -> dict:
                 "last_update": datetime(2025, 5, 1, 10, tzinfo=UTC),
             }
         ],
+        # What is new for a follower (ideabank/notices.py).
+        "groups": [
+            SimpleNamespace(
+                follow=Anything(),
+                url="https://example.org/tiltak/",
+                unsubscribe_url="https://example.org/konto/avslutt/x/",
+                items=[
+                    SimpleNamespace(
+                        kind=kind,
+                        title=NASTY,
+                        by=NASTY,
+                        text=NASTY,
+                        url="https://example.org/t/",
+                        starts=datetime(2026, 5, 1, 10, tzinfo=UTC),
+                    )
+                    for kind in ("report", "edit", "question", "comment", "event", "published")
+                ],
+            )
+        ],
+        "first": SimpleNamespace(title=NASTY),
+        "on_network": False,
+        "count": 2,
     }
 
 

@@ -4,15 +4,17 @@ organisation is proposed, and requests no member can decide on the moderator's o
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from ideabank import desk
-from ideabank.models import OutgoingMail, profile_for
+from ideabank.models import Comment, OutgoingMail, profile_for
 from initiatives import history
 from initiatives.models import ActorType, Initiative, Organisation, OrganisationMember
 from networks.models import Membership
 from tests.factories import (
     confirmed,
+    make_comment,
+    make_comment_report,
     make_confirmed_user,
     make_initiative,
     make_membership,
@@ -68,6 +70,8 @@ def everything_waiting(items: int = 1) -> None:
         make_organisation(status=Organisation.Status.PROPOSED)
         request_without_decider()
         make_membership(status=Membership.Status.REQUESTED)
+        reported = make_comment_report().comment
+        make_comment_report(comment=reported)  # counted once
         make_mail(OutgoingMail.Status.FAILED)
     # None of these wait for a moderator.
     make_initiative(status=Initiative.Status.PUBLISHED)
@@ -76,6 +80,8 @@ def everything_waiting(items: int = 1) -> None:
     make_org_member(organisation=decided_here, status=Requested)
     make_membership()
     make_mail(OutgoingMail.Status.SENT)
+    make_comment_report(handled_at=timezone.now())
+    make_comment()
 
 
 # --- The admin's front page ------------------------------------------------------------
@@ -115,6 +121,11 @@ def test_desk_counts_what_waits_each_with_a_link_to_those_rows(client, superuser
             changelist("networks_membership", "status__exact=requested"),
         ),
         (
+            "Comments reported and not yet handled",
+            1,
+            changelist("ideabank_comment", "reported=open"),
+        ),
+        (
             "E-mails that could not be sent",
             1,
             changelist("ideabank_outgoingmail", "status__exact=failed"),
@@ -136,7 +147,7 @@ def test_desk_shows_a_moderator_only_the_lists_they_may_see(client):
     labels = [str(item.label) for item in response.context["desk"]]
     # The outbox is for administrators: moderators have no permission to view it.
     assert "E-mails that could not be sent" not in labels
-    assert len(labels) == 5
+    assert len(labels) == 6
 
 
 def test_desk_is_empty_for_staff_without_permissions(client):
@@ -158,6 +169,7 @@ def test_desk_is_empty_for_staff_without_permissions(client):
         ),
         (changelist("initiatives_initiative", "changed_since_review=yes"), "changed initiatives"),
         (changelist("initiatives_organisation", "status__exact=proposed"), "proposals"),
+        (changelist("ideabank_comment", "reported=open"), "reported comments"),
     ],
 )
 def test_desk_links_list_the_rows_it_counted(client, superuser, url, expected):
@@ -166,6 +178,7 @@ def test_desk_links_list_the_rows_it_counted(client, superuser, url, expected):
         "requests without a decider": OrganisationMember.objects.without_decider(),
         "changed initiatives": Initiative.objects.changed_since_review(),
         "proposals": Organisation.objects.proposed(),
+        "reported comments": Comment.objects.with_open_reports(),
     }[expected]
     client.force_login(superuser)
 
@@ -196,11 +209,11 @@ def test_desk_query_count_does_not_grow(client, superuser, django_assert_num_que
     client.force_login(superuser)
     client.get(ADMIN)  # content types and sessions warmed
 
-    # Session and user; one count for each of the six; the admin's recent actions.
-    with django_assert_num_queries(9):
+    # Session and user; one count for each of the seven; the admin's recent actions.
+    with django_assert_num_queries(10):
         response = client.get(ADMIN)
 
-    assert [item.count for item in response.context["desk"]] == [items] * 6
+    assert [item.count for item in response.context["desk"]] == [items] * 7
 
 
 def test_desk_waiting_needs_a_view_permission_for_each_list():

@@ -19,14 +19,17 @@ from reversion.models import Revision
 
 from ideabank import personal_data, tasks
 from ideabank.email import Recipient, send_to
-from ideabank.models import OutgoingMail, Profile, profile_for
+from ideabank.models import Follow, OutgoingMail, Profile, profile_for
 from initiatives import history
 from initiatives.models import Initiative, Municipality, OrganisationMember
 from networks.models import EventRegistration, Membership
 from tests.factories import (
     make_adoption,
+    make_comment,
+    make_comment_report,
     make_confirmed_user,
     make_event,
+    make_follow,
     make_initiative,
     make_membership,
     make_moderator,
@@ -84,6 +87,9 @@ def give_data(user, *, rows: int = 1) -> dict:
             contact.summary = f"Endret {number}"
             contact.save()
         make_working_group_member(user=user, name="Anna Andersen")
+        make_follow(user=user, initiative=created)
+        make_comment(author=user, body=f"Spørsmål {number}", organisation=organisation)
+        make_comment_report(reporter=user, reason=f"Reklame {number}")
     send_to("email/account_deleted", {"contact_email": "x@example.org"}, [user])
     return made
 
@@ -131,6 +137,14 @@ def test_export_holds_each_kind_of_data_and_nothing_of_other_people(client):
     assert [e["objects"][0]["type"] for e in data["edits"]] == ["initiative"]
     assert [s["name"] for s in data["working_group_seats"]] == ["Anna Andersen"]
     assert [m["to"] for m in data["mails_to_you"]] == [EMAIL]
+    assert data["profile"]["follow_mail"] == "weekly"
+    assert [(f["kind"], f["what"]) for f in data["follows"]] == [
+        ("initiative", made["initiatives"][0].title)
+    ]
+    assert [(c["text"], c["kind"], c["hidden"]) for c in data["comments"]] == [
+        ("Spørsmål 0", "comment", None)
+    ]
+    assert [r["reason"] for r in data["comment_reports"]] == ["Reklame 0"]
     assert OTHER not in text
     assert "Ole Olsen" not in text
 
@@ -170,10 +184,11 @@ def test_export_query_count_does_not_grow_with_the_rows(django_assert_num_querie
     user = person()
     give_data(user, rows=rows)
 
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(16):
         data = personal_data.collect(user)
 
     assert len(data["initiatives"]) == 2 * rows
+    assert len(data["comments"]) == len(data["follows"]) == rows
 
 
 def test_export_needs_log_in(client):
@@ -489,3 +504,56 @@ def test_deleting_an_account_in_the_admin_erases_the_data_too(admin_client):
     (entry,) = LogEntry.objects.all()
     assert entry.object_repr == "[removed]"
     assert not OutgoingMail.objects.exists()  # no receipt: the person did not ask
+
+
+# --- Follows and comments (issue 15) ------------------------------------------------------
+
+
+def test_export_shows_a_hidden_comment_with_the_reason_and_where_it_is(client):
+    user = person()
+    comment = make_comment(author=user, body="Skarp kritikk.")
+    comment.hide(by=make_moderator(), reason="Personangrep.")
+    Profile.objects.filter(user=user).update(follow_mail="instant")
+    client.force_login(user)
+
+    data = json.loads(client.get(url("accounts:my_data")).content)
+
+    (exported,) = data["comments"]
+    assert (exported["text"], exported["hidden_reason"]) == ("Skarp kritikk.", "Personangrep.")
+    assert exported["hidden"] is not None
+    assert exported["where"] == f"{settings.SITE_URL}{comment.initiative.get_absolute_url()}"
+    assert data["profile"]["follow_mail"] == "instant"
+
+
+def test_deleting_an_account_empties_its_comments_and_keeps_the_thread(client):
+    user = person()
+    question = make_comment(
+        author=user, body="Hvem kan jeg ringe?", organisation=make_organisation()
+    )
+    answer = make_comment(
+        initiative=question.initiative, parent=question, body="Ring meg, hilsen Ole."
+    )
+    hidden = make_comment(author=user, body="Noe stygt.")
+    moderator = make_moderator()
+    hidden.hide(by=moderator, reason="Stygt.")
+    report = make_comment_report(comment=answer, reporter=user, reason="Feil svar.")
+    follow = make_follow(user=user)
+    client.force_login(user)
+
+    client.post(url("accounts:account_delete"), {"password": PASSWORD})
+
+    question.refresh_from_db()
+    assert (question.body, question.author, question.organisation) == ("", None, None)
+    assert question.deleted_at is not None
+    answer.refresh_from_db()
+    assert (answer.body, answer.parent_id, answer.deleted_at) == (
+        "Ring meg, hilsen Ole.",
+        question.pk,
+        None,
+    )
+    hidden.refresh_from_db()
+    assert (hidden.body, hidden.hidden_reason, hidden.hidden_by) == ("", "Stygt.", moderator)
+    assert hidden.moderations.count() == 1  # the moderators' history stays
+    report.refresh_from_db()
+    assert (report.reporter, report.reason) == (None, "Feil svar.")
+    assert not Follow.objects.filter(pk=follow.pk).exists()

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 
-from ideabank.models import profile_for
+from ideabank.models import Comment, CommentReport, Follow, profile_for
 from initiatives.models import (
     MODERATORS_GROUP,
     ActorType,
@@ -55,10 +55,13 @@ from tests.factories import (
     make_adoption,
     make_attachment,
     make_campaign,
+    make_comment,
+    make_comment_report,
     make_complete_initiative,
     make_confirmed_user,
     make_event,
     make_focus_area,
+    make_follow,
     make_initiative,
     make_link,
     make_membership,
@@ -81,14 +84,29 @@ pytestmark = pytest.mark.django_db
 Status = Initiative.Status
 MODERATORS_MIGRATION = importlib.import_module("networks.migrations.0002_moderators_group")
 
+# Follows and comments (issue 15) are registered in ideabank/admin.py; the older ideabank
+# models there (accounts, the outbox) have tests of their own.
+COMMENT_MODELS = [Comment, CommentReport, Follow]
 REGISTERED = [
     model for model in admin.site._registry if model._meta.app_label in {"initiatives", "networks"}
-]
+] + [model for model in COMMENT_MODELS if model in admin.site._registry]
 ROLES = ["superuser", "moderator"]
 
 # What the admin classes refuse everyone, superusers included: the history is
 # written by the status moves only.
-ADMIN_REFUSES = {InitiativeStatusChange: {"add", "change", "delete"}}
+ADMIN_REFUSES = {
+    InitiativeStatusChange: {"add", "change", "delete"},
+    # Comments and reports are written on the site; follows are looked at, for support.
+    Comment: {"add"},
+    CommentReport: {"add"},
+    Follow: {"add", "change"},
+}
+# What ideabank/migrations/0003_follows_and_comments.py gives the moderators.
+COMMENT_PERMISSIONS = {
+    Comment: {"view", "change"},
+    CommentReport: {"view", "change"},
+    Follow: set(),
+}
 
 # Rows the taxonomy searches below find, among the reference data already loaded.
 TEST_TERM = "Prøverad"
@@ -120,6 +138,9 @@ MAKE_ONE = {
     Presentation: make_presentation,
     EventRegistration: make_registration,
     SearchSynonym: lambda: SearchSynonym.objects.create(words="sykkel, tråsykkel"),
+    Comment: make_comment,
+    CommentReport: make_comment_report,
+    Follow: make_follow,
 }
 
 # The taxonomy lists come with reference rows; their changelists search for ours.
@@ -162,6 +183,8 @@ def allowed_actions(model, role: str) -> set[str]:
             actions = set(MODERATORS_MIGRATION.ALL)
         if model is Campaign:  # given by networks/migrations/0009_campaigns.py
             actions = set(MODERATORS_MIGRATION.ALL)
+        if model in COMMENT_PERMISSIONS:
+            actions = set(COMMENT_PERMISSIONS[model])
     return actions - ADMIN_REFUSES.get(model, set())
 
 
@@ -246,8 +269,15 @@ def test_permission_table_refuses_exactly_the_read_only_models():
         ("initiatives.initiativestatuschange", "moderator"),
         ("initiatives.initiativestatuschange", "superuser"),
         ("initiatives.organisationmember", "moderator"),
+        ("ideabank.comment", "moderator"),
+        ("ideabank.comment", "superuser"),
+        ("ideabank.commentreport", "moderator"),
+        ("ideabank.commentreport", "superuser"),
+        ("ideabank.follow", "moderator"),
+        ("ideabank.follow", "superuser"),
     }
-    assert refused_view == set()
+    # What people follow is for administrators (support), not moderators.
+    assert refused_view == {("ideabank.follow", "moderator")}
 
 
 @pytest.mark.parametrize(("model", "role"), role_cases(True, "view"))
@@ -340,7 +370,8 @@ def test_moderator_admin_index_lists_no_auth_app(client, moderator):
     response = client.get("/admin/")
 
     apps = {app["app_label"] for app in response.context["app_list"]}
-    assert apps == {"initiatives", "networks", "taggit"}
+    # ideabank: the comments and their reports (issue 15).
+    assert apps == {"ideabank", "initiatives", "networks", "taggit"}
 
 
 def test_moderators_group_holds_exactly_the_table_permissions():
@@ -363,10 +394,21 @@ def test_moderators_group_holds_exactly_the_table_permissions():
         for action in MODERATORS_MIGRATION.ALL
     }
     reminders = {("initiatives", "view_freshnessreminder")}
-    assert (
-        held == set(MODERATORS_MIGRATION.codenames()) | synonyms | progress | campaigns | reminders
+    # ideabank/migrations/0003_follows_and_comments.py adds comments and their reports.
+    comments = {
+        ("ideabank", f"{action}_{model._meta.model_name}")
+        for model, actions in COMMENT_PERMISSIONS.items()
+        for action in actions
+    } | {("ideabank", "view_commentmoderation")}
+    assert held == (
+        set(MODERATORS_MIGRATION.codenames())
+        | synonyms
+        | progress
+        | campaigns
+        | reminders
+        | comments
     )
-    assert {app for app, _ in held} == {"initiatives", "networks", "taggit"}
+    assert {app for app, _ in held} == {"ideabank", "initiatives", "networks", "taggit"}
 
 
 def test_moderator_sees_user_fields_read_only(client, moderator, submitter):

@@ -404,8 +404,10 @@ def test_initiative_page_for_a_member_query_count_does_not_grow(
 
     # The profile among them: an unconfirmed address is told to confirm (test_prompts.py).
     # Three for progress reports: the reports, whether they may write one, and the adoptions
-    # they may give feedback on (tests/initiatives/test_progress_reports.py).
-    with django_assert_num_queries(24):
+    # they may give feedback on (tests/initiatives/test_progress_reports.py). One for the
+    # follow button (whether they follow it). Three for the comments: the thread, whether
+    # they own the page, the organisations they may write for (ideabank.comments).
+    with django_assert_num_queries(28):
         response = client.get(initiative.get_absolute_url())
 
     assert len(response.context["initiative"].adoptions.all()) == adoptions

@@ -108,10 +108,10 @@ def test_detail_page_query_count_does_not_grow(client, django_assert_num_queries
 
     # With one query of the engine's change log; related initiatives are scored by the engine
     # (one query reads the candidates); one reads the progress reports (none here: their
-    # figures are not asked for).
-    with django_assert_num_queries(15):
+    # figures are not asked for); one reads the questions and comments.
+    with django_assert_num_queries(16):
         small_page = client.get(small.get_absolute_url())
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         big_page = client.get(big.get_absolute_url())
 
     assert len(small_page.context["initiative"].goals.all()) == 2

@@ -502,8 +502,8 @@ def populate(network: Network, items: int) -> None:
 # events and their count; working groups with their progress, their next events, and
 # their count; the members' initiatives and adoptions per year (networks.statistics; the
 # county's coverage is one more, for a regional network only); its campaigns with their
-# progress.
-PAGE_QUERIES = 21
+# progress; the questions and comments (ideabank.comments.thread_context).
+PAGE_QUERIES = 22
 
 
 @pytest.mark.parametrize("items", [1, 20])
@@ -526,14 +526,16 @@ def test_page_query_count_coordinator(client, django_assert_num_queries, items):
     coordinator = make_org_member(organisation=network.coordinator).user
     # Also a member of an organisation that may still ask.
     make_org_member(user=coordinator)
+    profile_for(coordinator)  # as every account made at sign-up has
     client.force_login(coordinator)
 
     # Plus the session and user; their organisations and those organisations' memberships
     # here; the moderator check (permissions of user and groups) and the coordinator
     # check; the requests to join; the form's choices, read twice by Django's Select
-    # (once to see whether the first option is empty).
+    # (once to see whether the first option is empty); whether they follow the network;
+    # their profile (whether their address is confirmed, so they may comment).
     engine.engine()  # built once per process, then one query per request
-    with django_assert_num_queries(PAGE_QUERIES + 10):
+    with django_assert_num_queries(PAGE_QUERIES + 12):
         response = client.get(page_url(network))
 
     assert len(response.context["join_requests"]) == items
@@ -544,11 +546,14 @@ def test_page_query_count_coordinator(client, django_assert_num_queries, items):
 def test_page_query_count_moderator(client, django_assert_num_queries, items):
     network = full_network()
     populate(network, items)
-    client.force_login(make_moderator())
+    moderator = make_moderator()
+    profile_for(moderator)  # as every account made at sign-up has
+    client.force_login(moderator)
 
-    # Session, user, their (no) organisations, permissions of user and groups, requests.
+    # Session, user, their (no) organisations, permissions of user and groups, requests,
+    # whether they follow the network, their profile (may they comment).
     engine.engine()  # built once per process, then one query per request
-    with django_assert_num_queries(PAGE_QUERIES + 6):
+    with django_assert_num_queries(PAGE_QUERIES + 8):
         response = client.get(page_url(network))
 
     assert len(response.context["join_requests"]) == items

@@ -137,7 +137,7 @@ def test_network_page_query_count_does_not_grow_with_working_groups(
     engine.engine()  # built once per process, then one query per request
     # As tests/networks/test_network_pages.py PAGE_QUERIES counts them, less the members'
     # initiatives (no members here, so nothing to read); with the network's campaigns.
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):
         response = client.get(page_url(network))
 
     assert response.context["working_group_count"] == 2 * items
