@@ -50,7 +50,8 @@ def test_follow_a_search_then_the_digest_links_to_the_new_initiative(
         "Stop following this search"
     )
     follow = Follow.objects.get(user=reader)
-    assert follow.kind == Follow.Kind.SEARCH and "sykkel" in follow.search
+    assert follow.kind == Follow.Kind.SEARCH
+    assert "sykkel" in follow.search
     # The follow is older than the window the job reads (it ends a minute before now).
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Follow.objects.filter(pk=follow.pk).update(created=an_hour_ago)
@@ -81,7 +82,8 @@ def test_follow_a_search_then_the_digest_links_to_the_new_initiative(
     assert len(digests) == 1
     digest = digests[0]
     assert matching.title in digest.body
-    assert other.title not in digest.body and draft.title not in digest.body
+    assert other.title not in digest.body
+    assert draft.title not in digest.body
     assert digest.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     links = site_links(digest, bank.site)
     to_initiative = next(link for link in links if link.endswith(f"/tiltak/{matching.slug}/"))
@@ -106,11 +108,14 @@ def test_ask_a_question_and_the_owner_answers_it(page_for, bank, people, mailout
     asker.goto(bank.url(path, "en"))
 
     asker.get_by_label("Question", exact=True).check()
-    asker.locator("textarea[name=body]").fill("Hvilken vekt brukte dere?\nVi ser på https://example.org/vekt")
+    asker.locator("textarea[name=body]").fill(
+        "Hvilken vekt brukte dere?\nVi ser på https://example.org/vekt"
+    )
     asker.locator(".comments__form button[type=submit]").click()
 
     question = Comment.objects.get(initiative=initiative)
-    assert question.kind == Comment.Kind.QUESTION and question.author == people.bergen_member
+    assert question.kind == Comment.Kind.QUESTION
+    assert question.author == people.bergen_member
     expect(asker.locator(f"#kommentar-{question.pk}")).to_contain_text("Hvilken vekt")
     link = asker.locator(f"#kommentar-{question.pk} .comment__body a")
     expect(link).to_have_attribute("href", "https://example.org/vekt")
