@@ -247,9 +247,10 @@ def create_url(page: "Initiative | Network") -> str:
 
 
 def notify(comment: Comment) -> int:
-    """Tell who should know about a new comment, each in their language: a reply's parent's
-    writer; for a new question or comment the page's owners (the lead or coordinating
-    organisation's confirmed active members) unless an owner wrote it. How many mails."""
+    """Tell who should know about a new comment or reply, each once and in their language:
+    a reply's parent's writer (comment_reply), and the page's owners (the lead or
+    coordinating organisation's confirmed active members: comment_posted) unless an owner
+    wrote it. Never the writer; only active accounts with confirmed addresses. How many."""
     page = page_of(comment)
     context = {
         "comment": comment,
@@ -259,23 +260,31 @@ def notify(comment: Comment) -> int:
         "writer": comment.author.get_full_name().strip(),
         "on_network": comment.network_id is not None,
     }
-    if comment.parent_id is not None:
-        parent_writer = comment.parent.author
-        if parent_writer is None or parent_writer.pk == comment.author_id:
-            return 0
-        return send_to("email/comment_reply", context, [parent_writer])
+    told = {comment.author_id}
+    sent = 0
+    parent_writer = comment.parent.author if comment.parent_id else None
+    if (
+        parent_writer is not None
+        and parent_writer.pk not in told
+        and parent_writer.is_active
+        and email_confirmed(parent_writer)
+    ):
+        sent += send_to("email/comment_reply", context, [parent_writer])
+        told.add(parent_writer.pk)
     if Comment.is_owner(comment.author, initiative=comment.initiative, network=comment.network):
-        return 0
+        return sent
     organisation = (
         comment.initiative.lead_organisation
         if comment.initiative_id
         else comment.network.coordinating_organisation
     )
     if organisation is None:
-        return 0
+        return sent
     owners = owners_by_organisation([organisation.pk]).get(organisation.pk, [])
     context["organisation"] = organisation.name
-    return send_to("email/comment_posted", context, owners)
+    return sent + send_to(
+        "email/comment_posted", context, [owner for owner in owners if owner.pk not in told]
+    )
 
 
 def comment_form_page(
@@ -397,16 +406,13 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @confirmed_email_required
 def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET asks, POST deletes. The row and its text stay (a moderator may still need them
-    for a report, and the writer's data export shows them); pages never show the text of
-    a deleted comment, and a deleted comment without replies is not shown at all."""
+    """GET asks, POST deletes (Comment.delete_by_author: the text goes, the row stays
+    for the replies of others); a deleted comment without replies is not shown at all."""
     comment = visible_comment(request, pk)
     if not comment.may_delete(request.user):
         return refused(request, comment, _("Only the writer can delete a comment."))
     if request.method == "POST":
-        Comment.objects.filter(pk=comment.pk, deleted_at__isnull=True).update(
-            deleted_at=timezone.now()
-        )
+        comment.delete_by_author()
         messages.success(request, _("Your comment is deleted."))
         return redirect(f"{page_of(comment).get_absolute_url()}#kommentarer")
     return render(

@@ -430,10 +430,16 @@ COMMENT_MAX_LENGTH = 4000
 COMMENT_EDIT_MINUTES = 15
 
 
+# Shown to the public: not hidden, and not under a hidden question (the LEFT JOIN to the
+# parent matches a comment without one too).
+SHOWN = models.Q(hidden_at__isnull=True, parent__hidden_at__isnull=True)
+
+
 class CommentQuerySet(models.QuerySet):
     def shown(self) -> "CommentQuerySet":
-        """Comments the public sees: not hidden by a moderator."""
-        return self.filter(hidden_at__isnull=True)
+        """Comments the public sees: not hidden by a moderator, nor replies under a hidden
+        one (the page shows a reply only under its question)."""
+        return self.filter(SHOWN)
 
     def visible_to(self, user) -> "CommentQuerySet":
         """Comments on public pages (a published initiative's, a network's) that `user` sees:
@@ -443,7 +449,7 @@ class CommentQuerySet(models.QuerySet):
         on_public_page = models.Q(network__isnull=False) | models.Q(
             initiative__status=Initiative.Status.PUBLISHED
         )
-        seen = models.Q(hidden_at__isnull=True)
+        seen = SHOWN
         if user is not None and user.is_authenticated:
             seen |= models.Q(author=user)
         return self.filter(on_public_page, seen)
@@ -630,6 +636,21 @@ class Comment(models.Model):
 
             return Initiative.objects.editable_by(user).filter(pk=initiative.pk).exists()
         return network is not None and network.is_managed_by(user)
+
+    def delete_by_author(self) -> bool:
+        """The writer deletes it: the text goes, the row stays while others' replies hang
+        on it. A hidden comment keeps its text, which the moderators' decision is about
+        (hidden comments stay in the history). False if it was deleted already."""
+        return bool(
+            Comment.objects.filter(pk=self.pk, deleted_at__isnull=True).update(
+                deleted_at=timezone.now(),
+                body=models.Case(
+                    models.When(hidden_at__isnull=True, then=models.Value("")),
+                    default=models.F("body"),
+                    output_field=models.TextField(),
+                ),
+            )
+        )
 
     def hide(self, *, by, reason: str) -> bool:
         """A moderator hides the comment from the public; its author still sees it, with

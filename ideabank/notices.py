@@ -32,7 +32,13 @@ from ideabank.email import Recipient, queue_mail
 from ideabank.follows import unsubscribe_url
 from ideabank.models import Comment, Follow, FollowMail, Profile
 from initiatives import engine
-from initiatives.models import Initiative, InitiativeStatusChange, Participation, ProgressReport
+from initiatives.models import (
+    Initiative,
+    InitiativeStatusChange,
+    Organisation,
+    Participation,
+    ProgressReport,
+)
 from initiatives.views import published_matching
 from networks.models import Event, Membership
 
@@ -115,7 +121,7 @@ def news(user, since: datetime | None, until: datetime) -> list[Group]:
     networks = {f.network_id for f in by_kind["network"]}
     published = {}
     if any(by_kind[kind] for kind in ("organisation", "network", "goal", "search")):
-        published = _newly_published(window)
+        published = _newly_published(user, window)
     organisations_of = _organisations_of(published) if by_kind["organisation"] or networks else {}
     goals_of = _goals_of(published) if by_kind["goal"] else {}
     members, events = _networks(networks, window) if networks else ({}, defaultdict(list))
@@ -196,6 +202,10 @@ def _about_initiatives(user, ids: set[int], window: dict) -> dict[int, list[Item
         Comment.objects.shown()
         .filter(deleted_at__isnull=True, **scope)
         .exclude(author=user)
+        # Mailed to them at once already (ideabank.comments.notify): replies to their own
+        # comments, and comments on initiatives their organisation leads.
+        .exclude(parent__author=user)
+        .exclude(initiative__lead_organisation__in=Organisation.objects.acting_for(user))
         .select_related("initiative", "author", "organisation")
     )
     for comment in comments:
@@ -206,14 +216,16 @@ def _about_initiatives(user, ids: set[int], window: dict) -> dict[int, list[Item
     return found
 
 
-def _newly_published(window: dict) -> dict[int, Item]:
+def _newly_published(user, window: dict) -> dict[int, Item]:
     """The initiatives published in the window (not an edit while published) that are still
-    published now, by id: one query."""
+    published now, by id, but not those `user` wrote (they were told it was published):
+    one query."""
     moves = (
         InitiativeStatusChange.objects.filter(
             to_status=PUBLISHED, initiative__status=PUBLISHED, **window
         )
         .exclude(from_status=PUBLISHED)
+        .exclude(initiative__created_by=user)
         .select_related("initiative")
         .only("created", "initiative", "initiative__slug", "initiative__title")
         .order_by("created", "pk")

@@ -204,14 +204,23 @@ def published_matching(query_string: str, pks, catalogue: engine.Engine | None =
     question (clean_params, understood, the facet engine), never a copy of its rules. For
     saved searches (ideabank.notices, which passes one `catalogue` for many searches): a
     text costs the engine's text search, cached."""
-    data, _problems = clean_params(QueryDict(query_string))
+    data, problems = clean_params(QueryDict(query_string))
     data.pop("sort", None)
     catalogue = catalogue or engine.engine()
     query = understood(data, {}, catalogue.version)
+    if problems or query.problems:
+        # A part of the search no longer means anything (a tag gone, a campaign over):
+        # without it the search would be wider than the one followed. Nothing matches.
+        return set()
     selection = copy(query.selection)
     with catalogue.lock:
         if query.text:
-            selection.text = catalogue.positions(text_hits(query.text, catalogue).pks)
+            hits = text_hits(query.text, catalogue)
+            if hits.mode not in (Mode.EXACT, Mode.CAPPED):
+                # The list's "some of the words" and "did you mean" help a reader; a saved
+                # search tells only of initiatives with every word.
+                return set()
+            selection.text = catalogue.positions(hits.pks)
         found = catalogue.select(selection) & catalogue.positions(pks)
         return {catalogue.pk_of[position] for position in found}
 

@@ -22,6 +22,7 @@ from tests.factories import (
     make_comment,
     make_confirmed_user,
     make_initiative,
+    make_moderator,
     make_network,
     make_org_member,
     make_organisation,
@@ -483,8 +484,21 @@ def test_writer_deletes_own(client, initiative, writer):
     assert "Delete your text?" in confirm.content.decode()
     assert untouched is None
     assert comment.is_deleted
+    assert comment.body == ""  # the text is gone, as the privacy page says
     assert response.url == f"{initiative.get_absolute_url()}#kommentarer"
     assert "Angrer dette" not in client.get(initiative.get_absolute_url()).content.decode()
+
+
+def test_a_hidden_comment_keeps_its_text_when_its_writer_deletes_it(initiative, writer):
+    comment = make_comment(initiative=initiative, author=writer, body="Reklame")
+    comment.hide(by=make_moderator(), reason="Reklame er ikke lov.")
+
+    assert comment.delete_by_author()
+    assert not comment.delete_by_author()  # once
+
+    comment.refresh_from_db()
+    assert comment.is_deleted
+    assert comment.body == "Reklame"  # what the moderators' decision is about
 
 
 def test_others_may_not_delete(client, initiative, writer):
@@ -703,6 +717,47 @@ def test_replying_to_oneself_tells_nobody(client, initiative, writer):
     client.post(reverse("comments:reply", args=[question.pk]), {"body": "PS", "language": "nb"})
 
     assert OutgoingMail.objects.filter(template="email/comment_reply").count() == 0
+
+
+def test_a_reply_in_a_thread_tells_the_owners_and_the_parent_writer_once_each(
+    client, initiative, owner, writer
+):
+    question = make_comment(initiative=initiative, author=writer, kind=Kind.QUESTION)
+    someone = make_confirmed_user(first_name="Siri", email="siri@example.org")
+    client.force_login(someone)
+
+    client.post(
+        reverse("comments:reply", args=[question.pk]),
+        {"body": "Vi lurer på det samme.", "language": "nb"},
+    )
+
+    sent = sorted(OutgoingMail.objects.values_list("to", "template"))
+    assert sent == [
+        (writer.email, "email/comment_reply"),
+        (owner.email, "email/comment_posted"),
+    ]
+
+
+def test_a_reply_to_an_unconfirmed_writer_is_not_mailed_to_them(client, initiative, owner):
+    unconfirmed = make_user(email="ukjent@example.org")
+    question = make_comment(initiative=initiative, author=unconfirmed, kind=Kind.QUESTION)
+    client.force_login(owner)
+
+    client.post(reverse("comments:reply", args=[question.pk]), {"body": "Svar", "language": "nb"})
+
+    assert not OutgoingMail.objects.filter(to=unconfirmed.email).exists()
+
+
+def test_replies_under_a_hidden_question_are_hidden_with_it(client, initiative, writer):
+    question = make_comment(initiative=initiative, author=writer, kind=Kind.QUESTION)
+    reply = make_comment(initiative=initiative, parent=question, body="Ring meg på 99 99 99 99")
+    question.hide(by=make_moderator(), reason="Personopplysninger.")
+
+    assert list(Comment.objects.shown()) == []
+    assert list(Comment.objects.visible_to(None)) == []
+    assert reply in Comment.objects.visible_to(reply.author)  # its own writer still sees it
+    assert client.get(reverse("comments:report", args=[reply.pk])).status_code == 404
+    assert "99 99 99 99" not in client.get(initiative.get_absolute_url()).content.decode()
 
 
 # --- Bad input ------------------------------------------------------------------------------
