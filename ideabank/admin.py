@@ -278,12 +278,18 @@ class CommentReportInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ["-created", "-pk"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reporter", "handled_by")
+
 
 class CommentModerationInline(ReadOnlyInline):
     model = CommentModeration
     fields = ["created", "action", "reason", "by"]
     readonly_fields = fields
     ordering = ["-created", "-pk"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
 
 
 def where_link(comment: Comment) -> str:
@@ -603,6 +609,4 @@ class FollowAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("follows"))
     def target(self, follow: Follow) -> str:
-        if follow.kind == Follow.Kind.SEARCH:
-            return follow.search or "—"
-        return str(follow.initiative or follow.organisation or follow.network or follow.goal)
+        return str(follow.target) or "—"  # an empty search: every new initiative

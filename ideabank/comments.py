@@ -99,6 +99,8 @@ class CommentForm(LimitSaidMixin, DesignsystemetMixin, forms.ModelForm):
         }
 
     def __init__(self, *args, user, reply: bool = False, **kwargs) -> None:
+        # Its own ids: the page it sits on may have another form with an organisation field.
+        kwargs.setdefault("auto_id", "id_comment_%s")
         super().__init__(*args, **kwargs)
         if reply:
             del self.fields["kind"]

@@ -145,7 +145,7 @@ def named(follows: list[Follow]) -> list[dict]:
         # People's texts carry their language; a goal's name and a search are the page's.
         lang = ""
         if follow.kind in (Follow.Kind.INITIATIVE, Follow.Kind.ORGANISATION, Follow.Kind.NETWORK):
-            thing = getattr(follow, follow.kind)
+            thing = follow.target
             name, url, lang = str(thing), thing.get_absolute_url(), thing.language
             # Archived or withdrawn since: still theirs to stop following, but no page.
             if follow.kind == Follow.Kind.INITIATIVE and not thing.is_published:

@@ -383,17 +383,13 @@ class Follow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user}: {self.get_kind_display()} {self.target_id}"
+        return f"{self.user}: {self.get_kind_display()} {self.target}"
 
     @property
-    def target_id(self):
-        return {
-            self.Kind.INITIATIVE: self.initiative_id,
-            self.Kind.ORGANISATION: self.organisation_id,
-            self.Kind.NETWORK: self.network_id,
-            self.Kind.GOAL: self.goal_id,
-            self.Kind.SEARCH: self.search,
-        }[self.kind]
+    def target(self):
+        """What is followed: the initiative, organisation, network or goal, or the saved
+        search's query string."""
+        return self.search if self.kind == self.Kind.SEARCH else getattr(self, self.kind)
 
 
 # Signed links in follow mails: stop one follow, or all follow mails, without logging in.

@@ -273,9 +273,7 @@ def collect(user) -> dict:
 
 def _followed(follow: Follow) -> str:
     """What a follow is about, in words: the followed thing's name, or the saved search."""
-    if follow.kind == Follow.Kind.SEARCH:
-        return follow.search
-    return str(follow.initiative or follow.organisation or follow.network or follow.goal)
+    return str(follow.target)
 
 
 def export_json(user) -> str:

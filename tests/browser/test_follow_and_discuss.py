@@ -56,8 +56,8 @@ def test_follow_a_search_then_the_digest_links_to_the_new_initiative(
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Follow.objects.filter(pk=follow.pk).update(created=an_hour_ago)
     matching = publish(
-        title="Sykkelparkering ved alle skoler",
-        summary="Trygg sykkelparkering gir flere som sykler.",
+        title="Trygg sykkel til alle skoler",
+        summary="Med trygg sykkel-parkering sykler flere.",
         goals=[11],
     )
     other = publish(title="Solceller på rådhuset", summary="Tak med solceller.", goals=[7])
@@ -66,6 +66,8 @@ def test_follow_a_search_then_the_digest_links_to_the_new_initiative(
         summary="Sykkel",
         status=Initiative.Status.DRAFT,
     )
+    # As publishing does: the text search sees them.
+    Initiative.objects.filter(pk__in=[matching.pk, other.pk, draft.pk]).refresh_search_vectors()
     for initiative in (matching, other):
         InitiativeStatusChange.objects.create(
             initiative=initiative,

@@ -9,13 +9,18 @@ pytestmark = pytest.mark.browser
 MAX_TABS = 300
 CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary"
 
-# Numbers every control, and tells which of them a sighted visitor can see.
+# Numbers every control, and tells which of them a sighted visitor can see and Tab should
+# reach. A radio group is one Tab stop, its checked button (arrow keys move within it).
 MARK_CONTROLS = """selector => [...document.querySelectorAll(selector)].map((el, index) => {
     el.dataset.kbd = index;
     const box = el.getBoundingClientRect();
+    const otherRadioChecked = el.type === "radio" && !el.checked && [
+        ...document.querySelectorAll(`input[type=radio][name="${CSS.escape(el.name)}"]`)
+    ].some(radio => radio.checked && radio.form === el.form);
     return {
         index,
-        visible: el.checkVisibility({visibilityProperty: true}) && box.width > 0 && box.height > 0,
+        visible: el.checkVisibility({visibilityProperty: true}) && box.width > 0 && box.height > 0
+            && !otherRadioChecked,
         name: `${el.tagName.toLowerCase()}${el.className ? "." + el.className.trim().replace(/\\s+/g, ".") : ""} “${(el.innerText || el.value || el.getAttribute("aria-label") || "").trim().slice(0, 40)}”`,
     };
 })"""
