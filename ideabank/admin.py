@@ -272,6 +272,20 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class SuperuserDeletesOnly:
+    """Nobody but a superuser deletes comments or their reports: hidden comments and the
+    reports about them stay in the history."""
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)
+        return actions
+
+
 class CommentReportInline(ReadOnlyInline):
     model = CommentReport
     fields = ["created", "reporter", "reason", "handled_at", "handled_by"]
@@ -302,7 +316,7 @@ def where_link(comment: Comment) -> str:
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
     """The queue of reported comments, open reports first. Moderators read what people
     wrote and decide (hide or restore with a reason the author gets by e-mail, or dismiss
     the reports); they never edit it, and only superusers delete: a hidden comment stays
@@ -371,15 +385,6 @@ class CommentAdmin(admin.ModelAdmin):
         # undo a decision another moderator took meanwhile: decisions go through
         # ideabank.moderation, never through save().
         pass
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_superuser
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
-        if not request.user.is_superuser:
-            actions.pop("delete_selected", None)
-        return actions
 
     @admin.display(description=_("comment"))
     def excerpt(self, comment: Comment) -> str:
@@ -554,7 +559,7 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommentReport)
-class CommentReportAdmin(admin.ModelAdmin):
+class CommentReportAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
     """Every report, newest first; the decisions are taken on the comment (its link)."""
 
     list_display = ["created", "comment_link", "reason_excerpt", "reporter", "handled_at"]
@@ -567,15 +572,6 @@ class CommentReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_superuser
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
-        if not request.user.is_superuser:
-            actions.pop("delete_selected", None)
-        return actions
 
     @admin.display(description=_("comment"))
     def comment_link(self, report: CommentReport) -> str:

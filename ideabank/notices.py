@@ -266,10 +266,10 @@ def _goals_of(published: dict[int, Item]) -> dict[int, set[int]]:
 
 
 def _networks(ids: set[int], window: dict) -> tuple[dict[int, set[int]], dict[int, list[Item]]]:
-    """Each network's active member organisations and its new events (not called off)."""
+    """Each network's public member organisations (Membership.public) and its new events (not called off)."""
     members: dict[int, set[int]] = defaultdict(set)
     for network, organisation in (
-        Membership.objects.active()
+        Membership.objects.public()
         .filter(network__in=ids)
         .values_list("network_id", "organisation_id")
     ):

@@ -49,8 +49,8 @@ class NetworkQuerySet(models.QuerySet):
         Subqueries rather than joins, so the two counts do not multiply each other.
         """
         members = (
-            Membership.objects.active()
-            .filter(network=OuterRef("pk"), organisation__status=Organisation.Status.APPROVED)
+            Membership.objects.public()
+            .filter(network=OuterRef("pk"))
             .order_by()
             .values("network")
             .annotate(n=Count("pk"))
@@ -218,6 +218,10 @@ def protect_live_memberships(collector, field, sub_objs, using) -> None:
 class MembershipQuerySet(models.QuerySet):
     def active(self) -> "MembershipQuerySet":
         return self.filter(status=Membership.Status.ACTIVE)
+
+    def public(self) -> "MembershipQuerySet":
+        """The members the public sees: active memberships of approved organisations."""
+        return self.active().filter(organisation__status=Organisation.Status.APPROVED)
 
     def requested(self) -> "MembershipQuerySet":
         return self.filter(status=Membership.Status.REQUESTED)

@@ -126,9 +126,7 @@ def network_list(request: HttpRequest) -> HttpResponse:
 
 def public_memberships(network: Network | None = None) -> QuerySet:
     """Active memberships of approved organisations, by name: the members the public sees."""
-    memberships = Membership.objects.active().filter(
-        organisation__status=Organisation.Status.APPROVED
-    )
+    memberships = Membership.objects.public()
     if network is not None:
         memberships = memberships.filter(network=network)
     return memberships.select_related("organisation").order_by("organisation__name", "pk")
