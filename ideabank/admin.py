@@ -308,11 +308,9 @@ class CommentModerationInline(ReadOnlyInline):
 
 def where_link(comment: Comment) -> str:
     """The public page the comment is on, named by kind (the rows come with it)."""
-    if comment.initiative_id:
-        label, target = gettext("Initiative"), comment.initiative
-    else:
-        label, target = gettext("Network"), comment.network
-    return format_html('{}: <a href="{}">{}</a>', label, target.get_absolute_url(), target)
+    label = gettext("Initiative") if comment.initiative_id else gettext("Network")
+    page = comment.page
+    return format_html('{}: <a href="{}">{}</a>', label, page.get_absolute_url(), page)
 
 
 @admin.register(Comment)

@@ -173,17 +173,13 @@ def network_model():
     return Comment._meta.get_field("network").related_model
 
 
-def page_of(comment: Comment) -> "Initiative | Network":
-    return comment.initiative if comment.initiative_id else comment.network
-
-
 def page_context(comment: Comment) -> dict:
-    return {"page": page_of(comment), "comment_on_network": comment.network_id is not None}
+    return {"page": comment.page, "comment_on_network": comment.network_id is not None}
 
 
 def comment_url(comment: Comment) -> str:
     """The comment's place on its page (each comment is an element #kommentar-<pk>)."""
-    return f"{page_of(comment).get_absolute_url()}#kommentar-{comment.pk}"
+    return f"{comment.page.get_absolute_url()}#kommentar-{comment.pk}"
 
 
 def thread_context(
@@ -253,7 +249,7 @@ def notify(comment: Comment) -> int:
     a reply's parent's writer (comment_reply), and the page's owners (the lead or
     coordinating organisation's confirmed active members: comment_posted) unless an owner
     wrote it. Never the writer; only active accounts with confirmed addresses. How many."""
-    page = page_of(comment)
+    page = comment.page
     context = {
         "comment": comment,
         "page": page,
@@ -416,7 +412,7 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         comment.delete_by_author()
         messages.success(request, _("Your comment is deleted."))
-        return redirect(f"{page_of(comment).get_absolute_url()}#kommentarer")
+        return redirect(f"{comment.page.get_absolute_url()}#kommentarer")
     return render(
         request, "comments/comment_delete.html", {"comment": comment, **page_context(comment)}
     )

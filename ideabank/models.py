@@ -1,7 +1,9 @@
 """Site-wide data: what the portal keeps about a person's account besides Django's user."""
 
 import hashlib
+import operator
 from datetime import timedelta
+from functools import reduce
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,7 +29,7 @@ def text_language_field() -> models.CharField:
 class FollowMail(models.TextChoices):
     """How a person hears what is new about what they follow."""
 
-    INSTANT = "instant", _("At once, one e-mail per change")
+    INSTANT = "instant", _("At once, as soon as something is new")
     WEEKLY = "weekly", _("Once a week, in one e-mail")
     NEVER = "never", _("No e-mail")
 
@@ -238,6 +240,9 @@ class PeriodicJob(models.Model):
 
 # --- Following: what a person asked to be told about ----------------------------------
 
+# The kinds of thing a Follow points at by foreign key (a search is its query string).
+FOLLOW_TARGETS = ("initiative", "organisation", "network", "goal")
+
 
 class FollowQuerySet(models.QuerySet):
     def of(self, user) -> "FollowQuerySet":
@@ -311,74 +316,29 @@ class Follow(models.Model):
         verbose_name_plural = _("follows")
         ordering = ["-created", "-pk"]
         constraints = [
+            # Each kind names its own target and nothing else (a search: its query string).
             models.CheckConstraint(
                 name="follow_has_its_target",
-                condition=(
-                    models.Q(
-                        kind="initiative",
-                        initiative__isnull=False,
-                        organisation__isnull=True,
-                        network__isnull=True,
-                        goal__isnull=True,
-                        search="",
-                    )
-                    | models.Q(
-                        kind="organisation",
-                        initiative__isnull=True,
-                        organisation__isnull=False,
-                        network__isnull=True,
-                        goal__isnull=True,
-                        search="",
-                    )
-                    | models.Q(
-                        kind="network",
-                        initiative__isnull=True,
-                        organisation__isnull=True,
-                        network__isnull=False,
-                        goal__isnull=True,
-                        search="",
-                    )
-                    | models.Q(
-                        kind="goal",
-                        initiative__isnull=True,
-                        organisation__isnull=True,
-                        network__isnull=True,
-                        goal__isnull=False,
-                        search="",
-                    )
-                    | models.Q(
-                        kind="search",
-                        initiative__isnull=True,
-                        organisation__isnull=True,
-                        network__isnull=True,
-                        goal__isnull=True,
-                    )
+                condition=reduce(
+                    operator.or_,
+                    (
+                        models.Q(
+                            kind=kind,
+                            **{f"{target}__isnull": target != kind for target in FOLLOW_TARGETS},
+                            **({} if kind == "search" else {"search": ""}),
+                        )
+                        for kind in (*FOLLOW_TARGETS, "search")
+                    ),
                 ),
             ),
-            models.UniqueConstraint(
-                fields=["user", "initiative"],
-                condition=models.Q(kind="initiative"),
-                name="follow_initiative_once",
-            ),
-            models.UniqueConstraint(
-                fields=["user", "organisation"],
-                condition=models.Q(kind="organisation"),
-                name="follow_organisation_once",
-            ),
-            models.UniqueConstraint(
-                fields=["user", "network"],
-                condition=models.Q(kind="network"),
-                name="follow_network_once",
-            ),
-            models.UniqueConstraint(
-                fields=["user", "goal"],
-                condition=models.Q(kind="goal"),
-                name="follow_goal_once",
-            ),
-            models.UniqueConstraint(
-                fields=["user", "search"],
-                condition=models.Q(kind="search"),
-                name="follow_search_once",
+            # Following a thing twice is following it once.
+            *(
+                models.UniqueConstraint(
+                    fields=["user", kind],
+                    condition=models.Q(kind=kind),
+                    name=f"follow_{kind}_once",
+                )
+                for kind in (*FOLLOW_TARGETS, "search")
             ),
         ]
 
@@ -569,6 +529,11 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk} ({self.author})"
+
+    @property
+    def page(self):
+        """The initiative or network whose page it is on."""
+        return self.initiative if self.initiative_id else self.network
 
     @property
     def is_hidden(self) -> bool:

@@ -47,12 +47,11 @@ def _tell_author(comment: Comment, template: str, **context) -> None:
     # An erased account (author gone) or a comment its author deleted has no one to tell.
     if comment.author is None or comment.is_deleted:
         return
-    where = comment.initiative or comment.network
     send_to(
         template,
         {
             "comment": comment,
-            "where": where,
+            "where": comment.page,
             "reason": comment.hidden_reason,
             "contact_email": settings.CONTACT_EMAIL,
             **context,

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='profile',
             name='follow_mail',
-            field=models.CharField(choices=[('instant', 'At once, one e-mail per change'), ('weekly', 'Once a week, in one e-mail'), ('never', 'No e-mail')], default='weekly', max_length=10, verbose_name='news about what you follow'),
+            field=models.CharField(choices=[('instant', 'At once, as soon as something is new'), ('weekly', 'Once a week, in one e-mail'), ('never', 'No e-mail')], default='weekly', max_length=10, verbose_name='news about what you follow'),
         ),
         migrations.AddField(
             model_name='profile',
